@@ -1,0 +1,42 @@
+"""The documented error types: a file that cannot be read ends with one of these, never a traceback."""
+
+
+class ExtractError(Exception):
+    """Base class. ``code`` is a stable short name that goes into outputs."""
+
+    code = "extract_error"
+
+    def __str__(self) -> str:  # keep messages one line
+        return " ".join(super().__str__().split())
+
+
+class UnsupportedFormat(ExtractError):
+    code = "unsupported_format"
+
+
+class EmptyDocument(ExtractError):
+    code = "empty_document"
+
+
+class DecodeFailed(ExtractError):
+    code = "decode_failed"
+
+
+class CorruptFile(ExtractError):
+    code = "corrupt_file"
+
+
+class EncryptedFile(ExtractError):
+    code = "encrypted_file"
+
+
+class TooLarge(ExtractError):
+    code = "too_large"
+
+
+class NotAReport(ExtractError):
+    code = "not_a_report"
+
+
+class MissingTool(ExtractError):
+    code = "missing_tool"

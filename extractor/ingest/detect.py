@@ -1,0 +1,47 @@
+"""Format detection by content: magic bytes first, the file name only as a tie-breaker."""
+
+from __future__ import annotations
+
+import zipfile
+import io
+
+_TEXT_CONTROL = set(range(0, 32)) - {9, 10, 12, 13, 27}
+
+
+def sniff(data: bytes, suffix: str = "") -> str:
+    head = data[:2048]
+    if head.startswith(b"%PDF-") or b"%PDF-" in data[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            return "corrupt-zip"
+        if "word/document.xml" in names:
+            return "docx"
+        return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "doc"  # OLE2: .doc / .wps
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1") or head.startswith(b"\xff\xd8\xff"):
+        return "image"
+    if _looks_like_html(head):
+        return "html"
+    if _looks_like_text(head):
+        return "text"
+    return "binary"
+
+
+def _looks_like_html(head: bytes) -> bool:
+    low = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return low.startswith((b"<!doctype html", b"<html", b"<head", b"<meta")) or b"<html" in low[:512]
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return True
+    if head.count(b"\x00") > len(head) // 4:  # UTF-16 without BOM: every other byte is zero for ASCII
+        return head.count(b"\x00") < len(head) * 0.7
+    bad = sum(1 for b in head if b in _TEXT_CONTROL)
+    return bad <= max(2, len(head) // 200)

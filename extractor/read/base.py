@@ -1,0 +1,46 @@
+"""What an engine returns: the report's cells, where each was printed, and what needs a look."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from extractor.contract import Format, Meta, Value, keys_for
+from extractor.document import Location
+from extractor.flags import Flag
+
+
+@dataclass
+class Reading:
+    fmt: Format
+    meta: Meta
+    fields: dict[str, Value]
+    provenance: dict[str, Location] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+    unread: set[str] = field(default_factory=set)  # sections the engine could not place (hybrid -> LLM)
+    _seen: set[str] = field(default_factory=set)
+
+    @classmethod
+    def empty(cls, fmt: Format, meta: Meta) -> "Reading":
+        return cls(fmt=fmt, meta=meta.model_copy(update={"format": fmt}), fields={k: None for k in keys_for(fmt)})
+
+    def put(self, key: str, tok, how: str) -> None:
+        """Record one cell from a token: a number is its value, a dash or blank is null."""
+        if key not in self.fields:
+            return
+        self.provenance[key] = tok.loc
+        if tok.kind == "number":
+            self.fields[key] = tok.value
+        else:
+            self.fields[key] = None
+            if tok.kind == "blank":
+                self.flag(Flag(rule="BLANK", severity="warning", keys=[key],
+                               message=f"{key} is blank in {how} (read as null)"))
+
+    def flag(self, f: Flag) -> None:
+        self.flags.append(f)
+
+    def mark_seen(self, prefix: str) -> None:
+        self._seen.add(prefix)
+
+    def seen(self, prefix: str) -> bool:
+        return prefix in self._seen

@@ -1,0 +1,94 @@
+"""The report's parts 一 … 六 and where its three tables sit, found by what headings say.
+
+Headings are recognised by their wording, not their ordinal: reports renumber their parts
+("3、 行政机关收到…", tables under 一/二/三) and narrative sub-headings reuse ordinals
+("二、工作机制保障"). A heading is a short row that starts with an ordinal and names a part.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from extractor.document import Document, Row
+from extractor.textnorm import squash
+
+_ORDINAL = re.compile(r"^[#\s]*(?:[一二三四五六七八九十]+|\d{1,2})\s*[、.．,，]|^[#\s]*第[一二三四五六]部分")
+
+# part name -> predicate on the squashed heading text
+_PARTS = (
+    ("overview", lambda t: "总体情况" in t),
+    ("active", lambda t: "主动公开" in t and ("政府信息情况" in t or "信息情况" in t or t.endswith("主动公开情况"))),
+    ("requests", lambda t: "申请情况" in t and ("收到" in t or "处理" in t)),
+    ("appeals", lambda t: "行政复议" in t and "行政诉讼" in t),
+    ("problems", lambda t: "存在的主要问题" in t or ("问题" in t and "改进" in t)),
+    ("other", lambda t: "其他需要报告" in t),
+)
+TABLE_PARTS = ("active", "requests", "appeals")
+
+
+@dataclass
+class Section:
+    name: str
+    heading_row: int | None  # index of the heading row in Document.rows, None when inferred
+    start: int  # first row of the body
+    end: int  # one past the last row
+
+    def rows(self, doc: Document) -> list[Row]:
+        return doc.rows[self.start : self.end]
+
+
+def heading_part(row: Row) -> str | None:
+    first = next((c.text for c in row.cells if c.text.strip()), "")
+    if len(row.cells) > 2 or not first:
+        return None
+    text = squash(first)
+    if len(text) > 48 or not _ORDINAL.match(first.strip()):
+        return None
+    for name, matches in _PARTS:
+        if matches(text):
+            return name
+    return None
+
+
+def find_sections(doc: Document) -> dict[str, Section]:
+    """Every part whose heading is found, its body running to the next part's heading."""
+    marks: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for i, row in enumerate(doc.rows):
+        part = heading_part(row)
+        if part and part not in seen:
+            marks.append((i, part))
+            seen.add(part)
+    sections: dict[str, Section] = {}
+    for n, (i, part) in enumerate(marks):
+        end = marks[n + 1][0] if n + 1 < len(marks) else len(doc.rows)
+        sections[part] = Section(part, i, i + 1, end)
+    _infer_missing_tables(doc, sections)
+    return sections
+
+
+_TABLE_ANCHORS = {
+    "active": ("第二十条", "规章"),
+    "requests": ("本年新收", "上年结转"),
+    "appeals": ("未经复议", "复议后起诉"),
+}
+
+
+def _infer_missing_tables(doc: Document, sections: dict[str, Section]) -> None:
+    """A table whose heading is missing (lost in conversion) is found by its first row labels."""
+    for part in TABLE_PARTS:
+        if part in sections:
+            continue
+        anchors = _TABLE_ANCHORS[part]
+        hit = next(
+            (i for i, r in enumerate(doc.rows) if any(a in squash(c.text) for c in r.cells for a in anchors) and len(r.cells) > 1 or
+             (len(r.cells) == 1 and squash(r.cells[0].text).startswith(anchors))),
+            None,
+        )
+        if hit is None:
+            continue
+        start = max(0, hit - 3)
+        later = [s.heading_row for s in sections.values() if s.heading_row is not None and s.heading_row > hit]
+        end = min(later) if later else len(doc.rows)
+        sections[part] = Section(part, None, start, end)
