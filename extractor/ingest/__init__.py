@@ -29,4 +29,25 @@ def read_document(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Docum
         from extractor.ingest.pdf import read_pdf
 
         return read_pdf(data, str(path))
-    raise UnsupportedFormat(f"{path.name}: {kind} files are not supported yet")
+    if kind == "docx":
+        from extractor.ingest.docx import read_docx
+
+        return read_docx(data, str(path))
+    if kind == "html":
+        from extractor.ingest.html import read_html
+
+        return read_html(data, str(path))
+    if kind == "doc":
+        from extractor.ingest.office import read_doc
+
+        return read_doc(data, str(path))
+    raise UnsupportedFormat(_UNSUPPORTED.get(kind, f"{path.name}: {kind} files are not supported").format(name=path.name))
+
+
+_UNSUPPORTED = {
+    "zip": "{name}: a zip archive, not a report; unpack it and extract the files inside",
+    "gzip": "{name}: a gzip archive, not a report; unpack it first",
+    "corrupt-zip": "{name}: looks like a zip/DOCX container but is corrupt or truncated",
+    "image": "{name}: an image file; OCR of images is not supported, only of scanned PDFs",
+    "binary": "{name}: binary data that is not a known document format",
+}
