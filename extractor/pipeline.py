@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from extractor.document import Document, Location
-from extractor.errors import ExtractError
+from extractor.errors import ExtractError, NotAReport
 from extractor.flags import Flag, has_error
 from extractor.ingest import SUPPORTED_SUFFIXES, read_document
 from extractor.read.base import Reading
@@ -75,6 +75,9 @@ def run_file(path: str | Path, engine: str = "hybrid") -> tuple[Result, Document
         t1 = time.perf_counter()
         timings["ingest_ms"] = round((t1 - t0) * 1000, 2)
         reading = read_with(engine, doc)
+        if reading.unread >= {"active", "requests", "appeals"}:
+            raise NotAReport(f"{path.name}: none of the three statistical tables (二, 三, 四) was found; "
+                             "this does not look like a 政府信息公开工作年度报告")
         t2 = time.perf_counter()
         timings["read_ms"] = round((t2 - t1) * 1000, 2)
         flags = reading.flags + validate(reading, doc)

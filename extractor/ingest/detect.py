@@ -41,7 +41,30 @@ def _looks_like_html(head: bytes) -> bool:
 def _looks_like_text(head: bytes) -> bool:
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
         return True
-    if head.count(b"\x00") > len(head) // 4:  # UTF-16 without BOM: every other byte is zero for ASCII
-        return head.count(b"\x00") < len(head) * 0.7
+    if utf16_without_bom(head):
+        return True
     bad = sum(1 for b in head if b in _TEXT_CONTROL)
     return bad <= max(2, len(head) // 200)
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when the bytes read as clean UTF-16 text (zero bytes betray it)."""
+    if b"\x00" not in head:
+        return None
+    head = head[: len(head) // 2 * 2]
+    for enc in ("utf-16-le", "utf-16-be"):
+        try:
+            text = head.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        good = sum(_plausible(ch) for ch in text)
+        if text and good / len(text) > 0.97:
+            return enc
+    return None
+
+
+def _plausible(ch: str) -> bool:
+    """ASCII text, CJK ideographs and punctuation, full-width forms: what a Chinese report is made of."""
+    o = ord(ch)
+    return (32 <= o < 127 or ch in "\t\r\n" or 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x303F
+            or 0xFF00 <= o <= 0xFFEF or 0x2000 <= o <= 0x206F)

@@ -20,6 +20,7 @@ from charset_normalizer import from_bytes
 
 from extractor.document import Cell, Document, Location, Row
 from extractor.errors import DecodeFailed, EmptyDocument
+from extractor.ingest.detect import utf16_without_bom
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -44,6 +45,12 @@ def decode(data: bytes) -> tuple[str, str]:
     for bom, name in _BOMS:
         if data.startswith(bom):
             return data.decode(name), name
+    utf16 = utf16_without_bom(data[:4096])
+    if utf16:
+        try:
+            return data.decode(utf16), utf16
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -1,0 +1,170 @@
+"""The template reader on every layout quirk of the seeds, and on synthetic variants."""
+
+import json
+
+from extractor.ingest.text import read_text_bytes
+from extractor.read.rules import read_rules
+from extractor.sections import find_sections
+
+from conftest import GOLD, SEEDS
+from synth import COLUMNS, consistent_rows, render
+
+
+def read(text: str):
+    doc = read_text_bytes(text.encode("utf-8"), "t.txt")
+    return doc, read_rules(doc)
+
+
+def row(reading, name):
+    return [reading.fields[f"requests.{name}.{c}"] for c in COLUMNS]
+
+
+def test_seeds_match_gold_on_every_scored_field(seed_paths):
+    for path in seed_paths:
+        gold = json.loads((GOLD / f"{path.stem}.json").read_text("utf-8"))
+        reading = read_rules(read_text_bytes(path.read_bytes(), str(path)))
+        assert reading.fmt == gold["meta"]["format"]
+        wrong = {k: (v, reading.fields.get(k)) for k, v in gold["fields"].items()
+                 if k not in gold["unscored"] and reading.fields.get(k) != v}
+        assert wrong == {}, path.name
+
+
+def test_tab_rows_and_blank_cells_read_by_position():
+    rows = consistent_rows()
+    rows["total_processed"] = [11, None, None, None, None, None, 11]
+    rows["disclosed"] = [7, None, 0, 0, 0, 0, 7]
+    rows["unable_not_held"] = [2, 2, 0, 0, 0, 0, 4]
+    _, r = read(render(rows))
+    assert row(r, "total_processed") == [11, None, None, None, None, None, 11]
+    assert row(r, "disclosed") == [7, None, 0, 0, 0, 0, 7]
+    blanks = [f for f in r.flags if f.rule == "BLANK"]
+    assert {k for f in blanks for k in f.keys} == {
+        "requests.disclosed.commercial", *(f"requests.total_processed.{c}" for c in COLUMNS[1:6])}
+    assert all(f.severity == "warning" for f in blanks)
+
+
+def test_one_cell_per_line_layout_with_split_label():
+    rows = consistent_rows()
+    text = render(rows)
+    # Re-lay table 三 one cell per line, rows separated by blank lines, one label wrapped.
+    out = []
+    for line in text.split("\n"):
+        if "\t" in line and any(ch.isdigit() for ch in line.split("\t")[-1] or "x"):
+            cells = line.split("\t")
+            out.append("\n".join("\t" + c for c in cells) + "\n")
+        else:
+            out.append(line)
+    relaid = "\n".join(out).replace("\t一、本年新收政府信息公开申请数量", "\t一、本年新收政府信息公开申\n请数量")
+    _, r = read(relaid)
+    for name, values in rows.items():
+        if name != "other_processing":
+            assert row(r, name) == values, name
+
+
+def test_label_and_numbers_on_one_line_like_pdf_to_text():
+    rows = consistent_rows()
+    text = render(rows).replace("1.本机关不掌握相关政府信息\t3\t1\t0\t0\t0\t0\t4", "1.本机关不掌握相关政府信息 3 1 0 0 0 0 4")
+    doc, r = read(text)
+    assert row(r, "unable_not_held") == [3, 1, 0, 0, 0, 0, 4]
+    loc = r.provenance["requests.unable_not_held.total"]
+    assert doc.text[loc.start:loc.end] == "4"
+
+
+def test_a_row_with_one_number_too_many_is_an_error_naming_cells():
+    text = render(consistent_rows(), appeals="0\t0\t0\t0\t0\t8\t0\t0\t0\t0\t8\t0\t0\t0\t0\t0")
+    _, r = read(text)
+    errors = [f for f in r.flags if f.severity == "error"]
+    assert len(errors) == 1 and errors[0].rule == "READ"
+    assert "16 values printed for 15 cells" in errors[0].message
+    assert all(k.startswith("appeals.") for k in errors[0].keys)
+
+
+def test_too_many_values_is_always_an_error():
+    text = render(consistent_rows(), appeals="1\t1\t0\t0\t2\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0")
+    _, r = read(text)
+    err = [f for f in r.flags if f.severity == "error"]
+    assert err, "a spurious value must be an error"
+
+
+def test_six_values_for_seven_cells_is_placed_only_when_arithmetic_is_unique():
+    rows = consistent_rows()
+    text = render(rows).replace("一、本年新收政府信息公开申请数量\t8\t2\t0\t0\t0\t0\t10",
+                                "一、本年新收政府信息公开申请数量 8 2 0 0 0 10")
+    _, r = read(text)
+    # 8 2 0 0 0 10 in 7 cells: R1 holds wherever the blank goes (even before the 8), so only the
+    # total is certain; the rest stay null under an error that names them.
+    vals = row(r, "new_received")
+    assert vals == [None] * 6 + [10]
+    err = [f for f in r.flags if f.severity == "error" and "requests.new_received.natural_person" in f.keys]
+    assert err and "placements add up" in err[0].message
+
+
+def test_other_processing_single_row_vs_three_sub_rows():
+    _, r = read(render(consistent_rows()))
+    assert row(r, "other_processing") == [0] * 7
+    assert row(r, "other_other") == [None] * 7
+    text = render(consistent_rows()).replace(
+        "（六）其他处理\t0\t0\t0\t0\t0\t0\t0",
+        "（六）其他处理\t1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请\t0\t0\t0\t0\t0\t0\t0\n"
+        "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请\t0\t0\t0\t0\t0\t0\t0\n"
+        "3.其他\t1\t0\t0\t0\t0\t0\t1")
+    _, r = read(text)
+    assert row(r, "other_processing") == [None] * 7
+    assert row(r, "other_other") == [1, 0, 0, 0, 0, 0, 1]
+    assert row(r, "other_overdue_fee") == [0] * 7
+
+
+def test_2019_table_two_columns_follow_the_printed_header_order():
+    active = """二、主动公开政府信息情况
+第二十条第（一）项
+信息内容\t本年新制作数量\t本年新公开数量\t对外公开总数量
+规章\t1\t2\t3
+规范性文件\t4\t5\t6
+第二十条第（五）项
+信息内容\t处理决定数量\t上一年项目数量\t本年增/减
+行政许可\t70\t10\t-2
+其他对外管理服务事项\t0\t0\t0
+第二十条第（六）项
+信息内容\t上一年项目数量\t本年增/减\t处理决定数量
+行政处罚\t5\t1\t40
+行政强制\t0\t0\t0
+第二十条第（八）项
+信息内容\t上一年项目数量\t本年增/减
+行政事业性收费\t3\t0
+第二十条第（九）项
+信息内容\t采购项目数量\t采购总金额
+政府集中采购\t2\t24252.311082
+"""
+    _, r = read(render(consistent_rows(), active=active, title="某县人民政府2020年政府信息公开工作年度报告"))
+    assert r.fmt == "2019"
+    f = r.fields
+    assert (f["active.licensing.decisions"], f["active.licensing.prev_items"], f["active.licensing.change"]) == (70, 10, -2)
+    assert (f["active.penalty.prev_items"], f["active.penalty.change"], f["active.penalty.decisions"]) == (5, 1, 40)
+    assert f["active.procurement.amount"] == 24252.311082
+    assert f["active.normative_docs.public_total"] == 6
+
+
+def test_renumbered_headings_and_a_narrative_heading_that_is_not_a_table():
+    text = render(consistent_rows(), requests_heading="3、 行政机关收到和处理政府信息公开申请情况",
+                  narrative="二、工作机制保障\n本机关建立了工作机制。")
+    doc, r = read(text)
+    secs = find_sections(doc)
+    assert set(secs) >= {"active", "requests", "appeals"}
+    assert doc.rows[secs["active"].heading_row].text.startswith("二、主动公开")
+    assert row(r, "new_received") == [8, 2, 0, 0, 0, 0, 10]
+
+
+def test_spaces_inside_labels_do_not_hide_a_row():
+    text = render(consistent_rows()).replace("1.属于国家秘密", "1. 属 于 国 家 秘 密").replace("（七）总计", "（七） 总 计")
+    _, r = read(text)
+    assert row(r, "total_processed") == [9, 2, 0, 0, 0, 0, 11]
+    assert row(r, "withheld_state_secret") == [0] * 7
+
+
+def test_taierzhuang_seed_flags_exactly_the_appeals_row():
+    path = SEEDS / "zaozhuang_taierzhuang_govoffice_2020.txt"
+    r = read_rules(read_text_bytes(path.read_bytes(), str(path)))
+    errors = [f for f in r.flags if f.severity == "error"]
+    assert len(errors) == 1 and errors[0].keys and all(k.startswith("appeals.") for k in errors[0].keys)
+    assert {k for f in r.flags if f.rule == "BLANK" for k in f.keys} == {
+        *(f"requests.total_processed.{c}" for c in COLUMNS[1:6]), "requests.carried_forward.natural_person"}
