@@ -15,12 +15,10 @@ from extractor.document import Document, Location
 from extractor.errors import ExtractError, NotAReport
 from extractor.flags import Flag, has_error
 from extractor.ingest import SUPPORTED_SUFFIXES, read_document
+from extractor.engines.hybrid import ENGINES, read_document_with
+from extractor.engines.llm import LLMReader
 from extractor.read.base import Reading
-from extractor.read.rules import read_rules
 from extractor.validate import validate
-
-Engine = Literal["rules", "llm", "hybrid"]
-ENGINES: tuple[str, ...] = ("rules", "llm", "hybrid")
 
 
 class Result(BaseModel):
@@ -48,24 +46,12 @@ def doc_name(path: str | Path) -> str:
     return Path(path).name.split(".", 1)[0]
 
 
-def read_with(engine: str, doc: Document) -> Reading:
-    reading = read_rules(doc)
-    if engine == "rules":
-        return reading
-    if engine in ("hybrid", "llm"):
-        # No LLM endpoint is wired in yet: hybrid keeps the rules reading and marks what needs one.
-        for part in sorted(reading.unread):
-            reading.flag(Flag(rule="NEEDS_LLM", severity="error", keys=[],
-                              message=f"section {part} could not be read by the rules engine and no LLM is configured"))
-        return reading
-    raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+def extract_file(path: str | Path, engine: str = "hybrid", llm: LLMReader | None = None) -> Result:
+    return run_file(path, engine, llm)[0]
 
 
-def extract_file(path: str | Path, engine: str = "hybrid") -> Result:
-    return run_file(path, engine)[0]
-
-
-def run_file(path: str | Path, engine: str = "hybrid") -> tuple[Result, Document | None, Reading | None]:
+def run_file(path: str | Path, engine: str = "hybrid", llm: LLMReader | None = None
+             ) -> tuple[Result, Document | None, Reading | None]:
     """Extract one file; also hand back the Document and Reading for callers that check further."""
     path = Path(path)
     t0 = time.perf_counter()
@@ -74,7 +60,7 @@ def run_file(path: str | Path, engine: str = "hybrid") -> tuple[Result, Document
         doc = read_document(path)
         t1 = time.perf_counter()
         timings["ingest_ms"] = round((t1 - t0) * 1000, 2)
-        reading = read_with(engine, doc)
+        reading, usage = read_document_with(engine, doc, llm)
         if reading.unread >= {"active", "requests", "appeals"}:
             raise NotAReport(f"{path.name}: none of the three statistical tables (二, 三, 四) was found; "
                              "this does not look like a 政府信息公开工作年度报告")
@@ -97,6 +83,7 @@ def run_file(path: str | Path, engine: str = "hybrid") -> tuple[Result, Document
         flags=flags,
         engine=engine,
         timings=timings,
+        llm=usage.as_dict(),
     )
     return result, doc, reading
 

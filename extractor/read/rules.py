@@ -246,9 +246,18 @@ def _solve(keys: list[str], printed: list[Token], width: int, check, reading: Re
             reading.put(key, tok, "placed by arithmetic")
     unsure = [k for k, ok in zip(keys, sure) if not ok]
     if len(printed) > width:
-        msg = (f"{what}: one printed value is spurious and its position cannot be seen; "
-               f"readings that add up: {shown}. Cells not placed: {', '.join(unsure) or 'none (all readings agree)'}")
-        reading.flag(Flag(rule="READ", severity="error", keys=unsure or keys, message=msg))
+        # Which cells move depending on where the spurious value sits (ignoring arithmetic)?
+        drops = [printed[:i] + printed[i + 1 :] for i in range(len(printed))]
+        moving = [k for j, k in enumerate(keys) if len({d[j].value for d in drops}) > 1]
+        if not unsure:
+            msg = (f"{what}: one printed value is spurious and its position cannot be seen; the only reading "
+                   f"that adds up was taken: {shown}. Cells whose value depends on where the spurious value is: "
+                   f"{', '.join(moving)}")
+            reading.flag(Flag(rule="SHAPE", severity="error", keys=moving or keys, message=msg))
+        else:
+            msg = (f"{what}: one printed value is spurious; readings that add up: {shown}. "
+                   f"Cells not placed: {', '.join(unsure)}")
+            reading.flag(Flag(rule="READ", severity="error", keys=unsure, message=msg))
     elif len(cands) == 1:
         reading.flag(Flag(rule="READ", severity="warning", keys=keys,
                           message=f"{what}; the only placement that adds up was taken: {shown}"))

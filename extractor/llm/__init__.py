@@ -1,0 +1,1 @@
+"""Reaching an OpenAI-compatible endpoint: configuration, structured calls, retries, cache, token accounting."""
