@@ -22,7 +22,7 @@ from extractor.flags import Flag
 from extractor.llm.config import LLMConfig
 from extractor.llm.transport import BadAnswer, LLMClient, LLMUnavailable, Usage
 from extractor.read.base import Reading
-from extractor.read.cells import Token, tokens_of
+from extractor.read.cells import Token, fit_blanks, tokens_of
 from extractor.read.labels import (
     ACTIVE_COLUMN_FRAGMENTS,
     ACTIVE_DEFAULT_COLUMNS,
@@ -32,7 +32,7 @@ from extractor.read.labels import (
     match,
 )
 from extractor.sections import find_sections
-from extractor.textnorm import label_key
+from extractor.textnorm import label_key, parse_number
 from extractor.validate import check_appeals, check_row_totals
 
 Number = float | int | None
@@ -110,56 +110,100 @@ class Cells:
     flags: list[Flag]
 
 
-def _grounder(tokens: list[Token]):
-    """Ground values in order against the section's printed numbers (digits inside a glued run count)."""
-    numbers = [t for t in tokens if t.kind == "number"]
-    cursor = [0, 0]  # token index, char offset inside that token's text
+def _regions(tokens: list[Token], table: dict[str, tuple[str, ...]]) -> dict[str, list[Token]]:
+    """Value tokens after each row label, up to the next row label (first occurrence of each row)."""
+    out: dict[str, list[Token]] = {}
+    current: str | None = None
+    for t in tokens:
+        if t.kind == "label":
+            name = match(t.text, table)
+            if name == "total_processed" and not out:
+                name = None  # the 总计 column header, not the （七）总计 row
+            if name is not None:
+                current = name if name not in out else None
+                if current:
+                    out[current] = []
+            continue
+        if current is not None:
+            out[current].append(t)
+    return out
 
-    def ground(value: Number) -> Location | None:
+
+class Grounder:
+    """Ties each LLM value to the printed cell it must come from.
+
+    Where the row's printed cells are known and fit (the row label is printed and has as many
+    value cells as the answer), value k must be cell k: a model that "corrects" or zeroes a
+    cell points at a printed number that differs, and R7 flags it. Where they do not fit
+    (damaged text), values must appear in printed order, digits inside a glued run included.
+    """
+
+    def __init__(self, tokens: list[Token]):
+        self.numbers = [t for t in tokens if t.kind == "number"]
+        self.cursor = (0, 0)  # index into numbers, char offset inside that token
+
+    def row(self, values: list[Number], cells: list[Token] | None) -> list[Location | None]:
+        if cells is not None:
+            fitted = fit_blanks(cells, len(values))
+            if len(fitted) == len(values):
+                return [t.loc for t in fitted]
+        return [self.in_order(v) for v in values]
+
+    def in_order(self, value: Number) -> Location | None:
         if value is None:
             return None
         want = _fmt(value)
-        for start in (cursor[0], 0):  # in order first; anywhere in the section as a last resort
-            for i in range(start, len(numbers)):
-                t = numbers[i]
-                off = cursor[1] if (i == cursor[0] and start == cursor[0]) else 0
-                if t.value == value and off == 0:
-                    cursor[:] = [i + 1, 0]
-                    return t.loc
-                at = t.text.find(want, off)
-                if at >= 0 and t.text.isdigit():
-                    end = at + len(want)
-                    cursor[:] = [i, end] if end < len(t.text) else [i + 1, 0]
-                    return t.loc.sub(at, len(want))
+        i, off = self.cursor
+        while i < len(self.numbers):
+            t = self.numbers[i]
+            if off == 0 and t.value == value:
+                self.cursor = (i + 1, 0)
+                return t.loc
+            at = t.text.find(want, off) if t.text.isdigit() else -1
+            if at >= 0:
+                end = at + len(want)
+                self.cursor = (i, end) if end < len(t.text) else (i + 1, 0)
+                return t.loc.sub(at, len(want))
+            i, off = i + 1, 0
         return None
-
-    return ground
 
 
 def _fmt(value) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Reading) -> Cells:
-    ground = _grounder(tokens)
+def _printed(doc_text: str, loc: Location | None) -> Number:
+    if loc is None or loc.start is None:
+        return None
+    return parse_number(doc_text[loc.start : loc.end])
+
+
+def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Reading, doc_text: str) -> Cells:
+    grounder = Grounder(tokens)
     values: dict[str, Number] = {}
     prov: dict[str, Location] = {}
     flags: list[Flag] = []
 
-    def put(key: str, v: Number) -> None:
-        if key not in reading.fields:
-            flags.append(Flag(rule="R5", severity="warning", keys=[key], printed=v,
-                              message=f"the LLM gave {key}, a cell format {reading.fmt} does not have"))
-            return
-        values[key] = v
-        loc = ground(v)
-        if loc is not None:
-            prov[key] = loc
-        elif v is not None:
-            flags.append(Flag(rule="R7", severity="error", keys=[key], printed=v,
-                              message=f"the LLM read {key} = {_fmt(v)}, but {_fmt(v)} is not printed in this section"))
+    def put_row(keys: list[str], row_values: list[Number], cells: list[Token] | None) -> None:
+        for key, v, loc in zip(keys, row_values, grounder.row(row_values, cells)):
+            if key not in reading.fields:
+                flags.append(Flag(rule="R5", severity="warning", keys=[key], printed=v,
+                                  message=f"the LLM gave {key}, a cell format {reading.fmt} does not have"))
+                continue
+            values[key] = v
+            if loc is not None:
+                prov[key] = loc
+            printed = _printed(doc_text, loc)
+            if v is not None and loc is None:
+                flags.append(Flag(rule="R7", severity="error", keys=[key], printed=v,
+                                  message=f"the LLM read {key} = {_fmt(v)}, but {_fmt(v)} is not printed in this section"))
+            elif loc is not None and loc.start is not None and printed != v and not (v is None and printed is None):
+                shown = "blank" if printed is None else _fmt(printed)
+                flags.append(Flag(rule="R7", severity="error", keys=[key], printed=v, expected=printed,
+                                  message=f"the LLM read {key} = {v}, but the cell prints {shown}"))
 
     if part == "requests":
+        regions = _regions(tokens, REQUEST_ROW_FRAGMENTS)
         for row in answer.rows:
             name = match(row.label, REQUEST_ROW_FRAGMENTS)
             key = label_key(row.label)
@@ -171,9 +215,9 @@ def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Readi
                 flags.append(Flag(rule="LLM", severity="warning", message=f"LLM row 「{row.label}」 with {len(row.values)} values "
                                   "does not fit table 三; ignored"))
                 continue
-            for col, v in zip(APPLICANT_COLUMNS, row.values):
-                put(f"requests.{name}.{col}", v)
+            put_row([f"requests.{name}.{c}" for c in APPLICANT_COLUMNS], row.values, regions.get(name))
     elif part == "active":
+        regions = _regions(tokens, ACTIVE_ROW_FRAGMENTS)
         for row in answer.rows:
             name = match(row.label, ACTIVE_ROW_FRAGMENTS)
             if name is None:
@@ -182,17 +226,19 @@ def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Readi
             cols = [match(c, ACTIVE_COLUMN_FRAGMENTS) for c in row.columns]
             if len(cols) != len(row.values) or None in cols:
                 cols = list(ACTIVE_DEFAULT_COLUMNS[reading.fmt].get(name, ()))
-            for col, v in zip(cols, row.values):
-                put(f"active.{name}.{col}", v)
+            put_row([f"active.{name}.{c}" for c in cols], row.values, regions.get(name))
     else:
+        printed = fit_blanks([t for t in tokens if t.kind != "label"], len(APPEAL_GROUPS) * len(APPEAL_OUTCOMES))
+        fits = len(printed) == len(APPEAL_GROUPS) * len(APPEAL_OUTCOMES)
         ordered = {g: APPEAL_GROUP_FRAGMENTS[g] for g in ("lawsuit_direct", "lawsuit_after_review", "admin_review")}
         for i, grp in enumerate(answer.groups):
             name = match(grp.label, ordered) or (APPEAL_GROUPS[i] if i < 3 else None)
             if name is None or len(grp.values) != len(APPEAL_OUTCOMES):
                 flags.append(Flag(rule="LLM", severity="warning", message=f"LLM group 「{grp.label}」 does not fit table 四; ignored"))
                 continue
-            for o, v in zip(APPEAL_OUTCOMES, grp.values):
-                put(f"appeals.{name}.{o}", v)
+            g = APPEAL_GROUPS.index(name)
+            cells = printed[g * 5 : g * 5 + 5] if fits else None
+            put_row([f"appeals.{name}.{o}" for o in APPEAL_OUTCOMES], grp.values, cells)
     return Cells(values, prov, flags)
 
 
@@ -238,7 +284,7 @@ class LLMReader:
                                   message=f"section {part}: the LLM endpoint failed after retries: {e}"))
                 break
             usage.add(used)
-            cells = map_answer(part, answer, tokens, reading)
+            cells = map_answer(part, answer, tokens, reading, doc.text)
             findings = _findings(part, cells)
             if not findings or attempt == self.cfg.max_reasks:
                 break
