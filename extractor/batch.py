@@ -1,0 +1,266 @@
+"""Batch runs: many files, a process pool, a progress bar, results into the run store as they finish.
+
+A file is known by the sha256 of its bytes. Before a run, the store says which hashes are done;
+those are skipped (their stored result is still emitted, so ``-o`` always gets one line per file).
+Each finished result is written in its own transaction by the main process (the only writer), so
+``kill -9`` at any moment loses at most the files in flight, and a re-run does exactly those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from extractor.across import check_across
+from extractor.engines.llm import LLMReader
+from extractor.llm.config import LLMConfig
+from extractor.pipeline import doc_name, run_file
+from extractor.store import Store
+
+TOKEN_KEYS = ("calls", "input_tokens", "output_tokens", "cost_usd", "cache_hits")
+
+
+def make_llm(engine: str, **overrides) -> LLMReader | None:
+    """The LLM reader for an engine (None for rules, or when no endpoint is configured)."""
+    if engine == "rules":
+        return None
+    cfg = LLMConfig.from_env(**overrides)
+    return LLMReader(cfg) if cfg.configured else None
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Job:
+    path: Path
+    sha256: str
+    size: int | None
+
+
+@dataclass
+class RunStats:
+    total: int = 0
+    skipped: int = 0  # already in the store
+    duplicates: int = 0  # same bytes as another file of this run
+    status: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)  # rules of error flags
+    failures: list[str] = field(default_factory=list)
+    tokens: dict = field(default_factory=lambda: {k: 0 for k in TOKEN_KEYS})
+    not_done: int = 0  # interrupted or a worker died: re-run to resume
+    across_flagged: int = 0  # reports with R8 flags after the run
+    across_errors: int = 0
+
+    def add(self, result: dict) -> None:
+        self.status[result["status"]] += 1
+        for f in result.get("flags") or []:
+            if f.get("severity") == "error":
+                self.reasons[f["rule"]] += 1
+        if result.get("error"):
+            self.failures.append(f"  {result['file']}: {result['error']['code']}: {result['error']['message']}")
+        for k in TOKEN_KEYS:
+            self.tokens[k] += (result.get("llm") or {}).get(k, 0)
+
+
+# ---------------------------------------------------------------------- workers
+
+_WORKER: dict = {}
+
+
+def _setup(engine: str, llm_flags: dict, file_opts: dict) -> None:
+    _WORKER.update(engine=engine, llm=make_llm(engine, **llm_flags), opts=file_opts)
+
+
+def _init_worker(engine: str, llm_flags: dict, file_opts: dict, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    _die_with_parent(parent)
+    _setup(engine, llm_flags, file_opts)  # each worker builds its own LLM reader (own HTTP client)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker whose main process was killed (kill -9) exits instead of waiting forever on its queue."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG (Linux)
+            if os.getppid() != parent:  # the parent died before the call
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _process(job: Job) -> tuple[Job, str, str | None, str | None]:
+    """Extract one file in a worker: (job, the JSON line, Document.text, document kind)."""
+    result, doc, _ = run_file(job.path, _WORKER["engine"], _WORKER["llm"], **_WORKER["opts"])
+    return job, result.model_dump_json(exclude_none=False), (doc.text if doc else None), (doc.kind if doc else None)
+
+
+# ---------------------------------------------------------------------- the run
+
+def plan(files: Iterable[Path], show: bool = False) -> list[Job]:
+    files = list(files)
+    jobs = []
+    for p in tqdm(files, disable=not (show and len(files) > 200), unit="file", desc="hashing", file=sys.stderr,
+                  leave=False):
+        try:
+            jobs.append(Job(Path(p), sha256_file(p), Path(p).stat().st_size))
+        except OSError:
+            # unreadable: still gets a (failed) row, keyed by its path so that it is accounted for
+            jobs.append(Job(Path(p), hashlib.sha256(b"unreadable\0" + str(p).encode()).hexdigest(), None))
+    return jobs
+
+
+def _as_file(line: str, job: Job) -> str:
+    """A stored/shared result re-labelled with the path it was found at this time."""
+    d = json.loads(line)
+    if d.get("file") == str(job.path):
+        return line
+    d["file"], d["doc"] = str(job.path), doc_name(job.path)
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+
+def run_batch(files: list[Path], *, engine: str = "hybrid", store: Store | None = None, workers: int = 1,
+              llm_flags: dict | None = None, file_opts: dict | None = None, retry_failed: bool = False,
+              emit: Callable[[str], None] | None = None, progress: bool = False) -> RunStats:
+    """Extract ``files`` into ``store`` (when given), calling ``emit`` with one JSON line per file."""
+    llm_flags, file_opts = llm_flags or {}, file_opts or {}
+    stats = RunStats(total=len(files))
+    if store is None:
+        jobs = [Job(Path(p), "", None) for p in files]
+        todo, later, done = jobs, {}, []
+    else:
+        jobs = plan(files, show=progress)
+        known = store.done({j.sha256 for j in jobs}, retry_failed=retry_failed)
+        done = [j for j in jobs if j.sha256 in known]
+        todo, later = [], {}
+        firsts: dict[str, Job] = {}
+        for j in jobs:
+            if j.sha256 in known:
+                continue
+            if j.sha256 in firsts:
+                later.setdefault(j.sha256, []).append(j)
+            else:
+                firsts[j.sha256] = j
+                todo.append(j)
+        _account_skipped(store, done, stats, emit)
+
+    bar = tqdm(total=len(files), initial=len(done), disable=not progress, unit="file", file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.1)
+    bar.set_postfix(flagged=stats.status["flagged"], failed=stats.status["failed"], refresh=False)
+
+    def finish(job: Job, line: str, text: str | None, kind: str | None) -> None:
+        result = json.loads(line)
+        dups = later.get(job.sha256, [])
+        if store is not None:
+            store.put_result(result, job.sha256, text=text, kind=kind,
+                             paths=[(str(j.path), j.size) for j in [job, *dups]])
+        for j in [job, *dups]:
+            if emit is not None:
+                emit(_as_file(line, j))
+            stats.add(result if j is job else {**result, "file": str(j.path)})
+        stats.duplicates += len(dups)
+        bar.update(1 + len(dups))
+        bar.set_postfix(flagged=stats.status["flagged"], failed=stats.status["failed"], refresh=False)
+
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            _setup(engine, llm_flags, file_opts)
+            for n, job in enumerate(todo):
+                try:
+                    finish(*_process(job))
+                except KeyboardInterrupt:
+                    stats.not_done = len(todo) - n
+                    break
+        else:
+            stats.not_done = _run_pool(todo, workers, engine, llm_flags, file_opts, finish)
+    finally:
+        bar.close()
+    if store is not None and stats.not_done == 0:
+        flags = recompute_across(store)
+        stats.across_flagged = len(flags)
+        stats.across_errors = sum(1 for fl in flags.values() if any(f["severity"] == "error" for f in fl))
+    return stats
+
+
+def _account_skipped(store: Store, done: list[Job], stats: RunStats, emit) -> None:
+    by_sha: dict[str, list[Job]] = {}
+    for j in done:
+        by_sha.setdefault(j.sha256, []).append(j)
+    stats.skipped = len(done)
+    for sha, js in by_sha.items():
+        store.add_paths(sha, [(str(j.path), j.size) for j in js])
+        result = store.stored_result(sha)
+        if result is None:
+            continue
+        line = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+        for j in js:
+            if emit is not None:
+                emit(_as_file(line, j))
+        stats.status[result["status"]] += len(js)
+
+
+def _run_pool(todo: list[Job], workers: int, engine: str, llm_flags: dict, file_opts: dict, finish) -> int:
+    """Run ``todo`` on a process pool; return how many were left undone (interrupt or a dead worker)."""
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(engine, llm_flags, file_opts, os.getpid()))
+    pending = set()
+    queue = list(reversed(todo))
+    window = workers * 4  # a few jobs in hand per worker: little lost on kill, workers never idle
+    finished = 0
+    try:
+        while queue or pending:
+            while queue and len(pending) < window:
+                pending.add(pool.submit(_process, queue.pop()))
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                finish(*fut.result())
+                finished += 1
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        return len(todo) - finished
+    except BrokenProcessPool:
+        pool.shutdown(wait=False, cancel_futures=True)
+        print("a worker process died; what finished is stored, re-run to resume", file=sys.stderr)
+        return len(todo) - finished
+    pool.shutdown()
+    return 0
+
+
+def recompute_across(store: Store, organ_keys: Iterable[str] | None = None) -> dict[int, list[dict]]:
+    """R8 over the store (or the bodies of ``organ_keys``): store the flags on the later reports."""
+    keys = None if organ_keys is None else [k for k in organ_keys if k]
+    if keys is not None and not keys:
+        return {}
+    flags = {rid: [f.model_dump() for f in fl] for rid, fl in check_across(store.summaries(keys)).items()}
+    store.set_across(flags, keys)
+    return flags
