@@ -32,7 +32,17 @@ from extractor.read.labels import (
     is_request_header,
     match,
 )
-from extractor.read.solver import agreed, groups_total_ok, readings, row_total_ok
+from extractor.read.damaged import (
+    active_cell_ok,
+    block_rows,
+    header_columns,
+    is_run,
+    place_requests,
+    place_row,
+    read_unlabeled_requests,
+    unglue,
+    unlabeled_rows,
+)
 from extractor.sections import Section, find_sections
 from extractor.textnorm import label_key, squash
 
@@ -94,30 +104,47 @@ def _read_active(tokens: list[Token], reading: Reading) -> None:
     header_open = True  # a header keeps growing until a row reads values
     row: str | None = None
     values: list[Token] = []
+    block: list[str] = []  # the current block's rows not yet seen, in template order
+    by_order: int | None = None  # document row of values given to a row by order (no label printed)
+    unlabeled: list[str] = []
 
     def finish():
         if row is not None:
             _place_active(row, values, header, reading)
 
-    for tok in tokens:
+    for tok in unglue(tokens, ACTIVE_ROW_FRAGMENTS):
         if tok.kind == "label":
-            col = match(tok.text, ACTIVE_COLUMN_FRAGMENTS)
+            cols = header_columns(tok.text, ACTIVE_COLUMN_FRAGMENTS)
+            col = cols[0] if cols else None
             name = None if col else match(tok.text, ACTIVE_ROW_FRAGMENTS)
             if col or label_key(tok.text) in ("信息内容",) or "第二十条" in squash(tok.text):
                 finish()
-                row, values = None, []
+                row, values, by_order = None, [], None
                 if not header_open or "第二十条" in squash(tok.text):
                     header, header_open = [], True
+                if "第二十条" in squash(tok.text):
+                    block = block_rows(fmt, tok.text)
                 if col:
-                    header.append(col)
+                    header.extend(cols)
             elif name:
                 finish()
-                row, values, header_open = name, [], False
-        elif row is not None:
+                row, values, header_open, by_order = name, [], False, None
+                block = block[block.index(name) + 1 :] if name in block else block
+        elif row is not None and (by_order is None or tok.row == by_order):
             values.append(tok)
-        elif tok.kind == "blank" and header:
+        elif tok.kind == "number" and block:
+            # A row of numbers with no label (labels stripped or drifted): the block's next row.
+            finish()
+            row, values, header_open, by_order = block.pop(0), [tok], False, tok.row
+            unlabeled.append(row)
+        elif tok.kind == "blank" and header and row is None:
             header.append(None)  # an empty header cell keeps later columns in place
     finish()
+    if unlabeled:
+        reading.flag(Flag(rule="READ", severity="warning", keys=[k for k in reading.fields if k.split(".")[1] in unlabeled
+                                                                 and k.startswith("active.")],
+                          message=f"table 二 rows {', '.join(unlabeled)} are printed without their labels; their "
+                                  "numbers were given to the rows of their 第二十条 block in template order"))
     for name, cols in ACTIVE_DEFAULT_COLUMNS[fmt].items():
         if all(reading.fields.get(f"active.{name}.{c}") is None and f"active.{name}.{c}" not in reading.provenance
                for c in cols) and not reading.seen(f"active.{name}"):
@@ -133,14 +160,15 @@ def _place_active(row: str, values: list[Token], header: list[str | None], readi
     if not cols:
         cols = list(ACTIVE_DEFAULT_COLUMNS[fmt].get(row, ()))
     reading.mark_seen(f"active.{row}")
-    values = fit_blanks(values, len(cols))
+    fitted = fit_blanks(values, len(cols))
     keys = [f"active.{row}.{c}" if c else None for c in cols]
-    if len(values) != len(cols):
-        bad = [k for k in keys if k]
-        reading.flag(Flag(rule="READ", severity="error", keys=bad,
-                          message=f"table 二 row {row}: {len(values)} values printed for {len(cols)} cells; left null"))
-        return
     allowed = set(keys_for(fmt))
+    if len(fitted) != len(cols) or any(is_run(t) for t in fitted):
+        # Digits run together, a value missing or one too many: the readings the shape allows.
+        place_row([k if k in allowed else None for k in keys], values, reading, f"table 二 row {row}", "table 二",
+                  cell_ok=active_cell_ok(cols))
+        return
+    values = fitted
     for key, tok in zip(keys, values):
         if key is None:
             continue
@@ -175,6 +203,7 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         rows[name] = []
         order.append(name)
 
+    tokens = unglue(tokens, REQUEST_ROW_FRAGMENTS, REQUEST_GROUP_FRAGMENTS)
     for tok in tokens:
         if tok.kind != "label":
             if current is not None:
@@ -194,6 +223,7 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
                 rows.pop("other_processing", None)
                 order.remove("other_processing")
             pending = ""
+            group = match(text, REQUEST_GROUP_FRAGMENTS) or group  # "（六）其他处理1.申请人…" in one cell
             start(name)
             continue
         grp = match(text, REQUEST_GROUP_FRAGMENTS)
@@ -208,62 +238,18 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         pending = (pending + text) if (current is None or not rows.get(current)) else text
 
     rows.pop("__dup__", None)
-    for name in order:
-        _place_request_row(name, rows[name], reading)
+    filled = [name for name in order if any(t.kind == "number" for t in rows[name])]
+    orphans = unlabeled_rows(tokens)
+    if len(filled) <= 2 and len(orphans) >= 10:
+        # Row labels stripped, or drifted away from their numbers: rows in template order.
+        read_unlabeled_requests(orphans, reading)
+        return
+    place_requests({name: rows[name] for name in order}, reading)
     for name in ("new_received", "carried_over", "disclosed", "total_processed", "carried_forward"):
         if name not in rows:
             reading.flag(Flag(rule="READ", severity="error", keys=[f"requests.{name}.{c}" for c in APPLICANT_COLUMNS],
                               message=f"table 三 row {name} was not found"))
             reading.unread.add("requests")
-
-
-def _place_request_row(name: str, values: list[Token], reading: Reading) -> None:
-    keys = [f"requests.{name}.{c}" for c in APPLICANT_COLUMNS]
-    width = len(keys)
-    fitted = fit_blanks(values, width)
-    if len(fitted) == width:
-        for key, tok in zip(keys, fitted):
-            reading.put(key, tok, "table 三")
-        return
-    printed = [t for t in fitted if t.kind != "blank"]
-    _solve(keys, printed, width, row_total_ok, reading,
-           what=f"table 三 row {name}: {len(printed)} values printed for {width} cells")
-
-
-def _solve(keys: list[str], printed: list[Token], width: int, check, reading: Reading, what: str) -> None:
-    """Place a run of values that does not fit its cells; flag, and fill only what is certain."""
-    value_of = lambda t: t.value  # noqa: E731
-    cands = readings(printed, width, value_of, check)
-    shown = "; ".join("[" + " ".join("_" if c is None else c.text for c in cand) + "]" for cand in cands[:6])
-    if not cands:
-        reading.flag(Flag(rule="READ", severity="error", keys=keys,
-                          message=f"{what}; no placement adds up, cells left null"))
-        reading.unread.add(keys[0].split(".")[0])
-        return
-    sure = agreed(cands, value_of)
-    for key, ok, tok in zip(keys, sure, cands[0]):
-        if ok and tok is not None:
-            reading.put(key, tok, "placed by arithmetic")
-    unsure = [k for k, ok in zip(keys, sure) if not ok]
-    if len(printed) > width:
-        # Which cells move depending on where the spurious value sits (ignoring arithmetic)?
-        drops = [printed[:i] + printed[i + 1 :] for i in range(len(printed))]
-        moving = [k for j, k in enumerate(keys) if len({d[j].value for d in drops}) > 1]
-        if not unsure:
-            msg = (f"{what}: one printed value is spurious and its position cannot be seen; the only reading "
-                   f"that adds up was taken: {shown}. Cells whose value depends on where the spurious value is: "
-                   f"{', '.join(moving)}")
-            reading.flag(Flag(rule="SHAPE", severity="error", keys=moving or keys, message=msg))
-        else:
-            msg = (f"{what}: one printed value is spurious; readings that add up: {shown}. "
-                   f"Cells not placed: {', '.join(unsure)}")
-            reading.flag(Flag(rule="READ", severity="error", keys=unsure, message=msg))
-    elif len(cands) == 1:
-        reading.flag(Flag(rule="READ", severity="warning", keys=keys,
-                          message=f"{what}; the only placement that adds up was taken: {shown}"))
-    else:
-        reading.flag(Flag(rule="READ", severity="error", keys=unsure,
-                          message=f"{what}; {len(cands)} placements add up ({shown}); cells left null: {', '.join(unsure)}"))
 
 
 # ---------------------------------------------------------------- table 四
@@ -272,7 +258,7 @@ def _read_appeals(tokens: list[Token], reading: Reading) -> None:
     by_group: dict[str, list[Token]] = {}
     loose: list[Token] = []
     rows: dict[int, list[Token]] = {}
-    for tok in tokens:
+    for tok in unglue(tokens, APPEAL_GROUP_FRAGMENTS):
         rows.setdefault(tok.row, []).append(tok)
     for r in sorted(rows):
         toks = rows[r]
@@ -297,8 +283,7 @@ def _read_appeals(tokens: list[Token], reading: Reading) -> None:
                 for k, t in zip(gkeys, vals):
                     reading.put(k, t, "table 四")
             else:
-                _solve(gkeys, [t for t in vals if t.kind != "blank"], 5, row_total_ok, reading,
-                       what=f"table 四 {g}: {len(vals)} values printed for 5 cells")
+                place_row(gkeys, by_group.get(g, []), reading, f"table 四 {g}", "table 四", groups=[(0, 5)])
         return
     vals = fit_blanks(loose, width)
     if len(vals) == width:
@@ -309,8 +294,7 @@ def _read_appeals(tokens: list[Token], reading: Reading) -> None:
         reading.flag(Flag(rule="READ", severity="error", keys=keys, message="table 四 has no values"))
         reading.unread.add("appeals")
         return
-    _solve(keys, [t for t in vals if t.kind != "blank"], width, groups_total_ok, reading,
-           what=f"table 四: {len([t for t in vals if t.kind != 'blank'])} values printed for {width} cells")
+    place_row(keys, vals, reading, "table 四", "table 四", groups=[(i, i + 5) for i in range(0, width, 5)])
 
 
 # 未经复议直接起诉 must be tried before 行政复议 (its label contains 复议).
