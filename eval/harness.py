@@ -93,7 +93,8 @@ def _describe(where: dict) -> str:
     return " ".join(parts)
 
 
-def evaluate(docs: Path, gold_dir: Path, engine: str = "hybrid", mutate: int = 0, seed: int = 0, llm_reader=None) -> dict:
+def evaluate(docs: Path, gold_dir: Path, engine: str = "hybrid", mutate: int = 0, seed: int = 0, llm_reader=None,
+             limits=None) -> dict:
     t0 = time.perf_counter()
     gold = load_gold(gold_dir)
     per_report, errors, unpaired = [], [], []
@@ -105,7 +106,7 @@ def evaluate(docs: Path, gold_dir: Path, engine: str = "hybrid", mutate: int = 0
         if name not in gold:
             unpaired.append(str(path))
             continue
-        result, doc, reading = run_file(path, engine, llm_reader)
+        result, doc, reading = run_file(path, engine, llm_reader, limits)
         if result.status == "failed":
             errors.append({"doc": name, "file": str(path), **(result.error or {})})
         for k in llm:

@@ -42,6 +42,7 @@ class Cell(BaseModel):
     text: str
     loc: Location = Field(default_factory=Location)
     x: float | None = None  # horizontal centre, where the reader knows it (PDF words)
+    unsure: bool = False  # OCR could not read this cell's characters with certainty: its value is left null, flagged
 
     @property
     def blank(self) -> bool:

@@ -40,3 +40,9 @@ class NotAReport(ExtractError):
 
 class MissingTool(ExtractError):
     code = "missing_tool"
+
+
+class TimeLimitExceeded(ExtractError):
+    """The file took longer than its time limit (``Limits.max_seconds``) and was stopped."""
+
+    code = "timeout"

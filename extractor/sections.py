@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from extractor.document import Document, Row
+from extractor.limits import check_deadline
 from extractor.textnorm import squash
 
 _ORDINAL = re.compile(r"^[#\s]*(?:[一二三四五六七八九十]+|\d{1,2})\s*[、.．,，]|^[#\s]*第[一二三四五六]部分")
@@ -40,7 +41,7 @@ class Section:
 
 def heading_part(row: Row) -> str | None:
     first = next((c.text for c in row.cells if c.text.strip()), "")
-    if len(row.cells) > 2 or not first:
+    if len(row.cells) > 2 or not first or len(first) > 400:  # a heading is short; do not squash a huge line
         return None
     text = squash(first)
     if len(text) > 48 or not _ORDINAL.match(first.strip()):
@@ -56,6 +57,8 @@ def find_sections(doc: Document) -> dict[str, Section]:
     marks: list[tuple[int, str]] = []
     seen: set[str] = set()
     for i, row in enumerate(doc.rows):
+        if not i & 1023:
+            check_deadline()
         part = heading_part(row)
         if part and part not in seen:
             marks.append((i, part))
@@ -77,15 +80,21 @@ _TABLE_ANCHORS = {
 
 def _infer_missing_tables(doc: Document, sections: dict[str, Section]) -> None:
     """A table whose heading is missing (lost in conversion) is found by its first row labels."""
+    squashed: dict[int, list[str]] = {}  # row -> its cells squashed, shared by the parts searched
     for part in TABLE_PARTS:
         if part in sections:
             continue
         anchors = _TABLE_ANCHORS[part]
-        hit = next(
-            (i for i, r in enumerate(doc.rows) if any(a in squash(c.text) for c in r.cells for a in anchors) and len(r.cells) > 1 or
-             (len(r.cells) == 1 and squash(r.cells[0].text).startswith(anchors))),
-            None,
-        )
+        hit = None
+        for i, r in enumerate(doc.rows):
+            if not i & 1023:
+                check_deadline()
+            texts = squashed.get(i)
+            if texts is None:
+                texts = squashed[i] = [squash(c.text) for c in r.cells]
+            if (len(texts) > 1 and any(a in t for t in texts for a in anchors)) or (len(texts) == 1 and texts[0].startswith(anchors)):
+                hit = i
+                break
         if hit is None:
             continue
         start = max(0, hit - 3)

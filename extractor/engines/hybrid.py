@@ -10,6 +10,7 @@ from __future__ import annotations
 from extractor.document import Document
 from extractor.engines.llm import LLMReader
 from extractor.flags import Flag
+from extractor.limits import paused
 from extractor.llm.transport import Usage
 from extractor.read.base import Reading
 from extractor.read.rules import detect_format, read_meta, read_rules
@@ -47,5 +48,6 @@ def read_document_with(engine: str, doc: Document, llm: LLMReader | None) -> tup
                               message=f"section {part} needs the LLM (the rules engine could not place its cells) "
                                       "but no endpoint is configured (set OPENAI_BASE_URL / OPENAI_API_KEY)"))
         return reading, usage
-    llm.read_sections(doc, reading, parts, usage)
+    with paused():  # waiting on the endpoint is bounded by its own timeouts, retries and token budget
+        llm.read_sections(doc, reading, parts, usage)
     return reading, usage

@@ -280,6 +280,7 @@ class LLMReader:
                 messages = messages + [{"role": "user", "content": f"你的回答不是符合结构的 JSON：{e}。请只输出符合结构的 JSON。"}]
                 continue
             except LLMUnavailable as e:
+                usage.add(e.usage)
                 reading.flag(Flag(rule="LLM_UNAVAILABLE", severity="error", keys=[],
                                   message=f"section {part}: the LLM endpoint failed after retries: {e}"))
                 break

@@ -5,49 +5,85 @@ from __future__ import annotations
 from pathlib import Path
 
 from extractor.document import Document
-from extractor.errors import EmptyDocument, TooLarge, UnsupportedFormat
+from extractor.errors import CorruptFile, EmptyDocument, TooLarge, UnsupportedFormat
 from extractor.ingest.detect import sniff
 from extractor.ingest.text import read_text_bytes
-
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+from extractor.limits import DEFAULT_MAX_BYTES, Limits, check_deadline, paused, remaining  # noqa: F401 - DEFAULT_MAX_BYTES re-exported
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".text", ".pdf", ".docx", ".doc", ".wps", ".html", ".htm")
 
 
-def read_document(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def read_document(path: str | Path, limits: Limits | None = None, *, max_bytes: int | None = None) -> Document:
+    """Read one file into a Document, within ``limits`` (bytes of the file and of what it unpacks
+    to, pages of a PDF); ``max_bytes`` overrides ``limits.max_bytes``."""
     path = Path(path)
+    limits = limits or Limits()
+    max_bytes = max_bytes or limits.bytes
     size = path.stat().st_size
     if size == 0:
         raise EmptyDocument(f"{path.name}: the file is empty (0 bytes)")
     if size > max_bytes:
-        raise TooLarge(f"{path.name}: {size} bytes is over the limit of {max_bytes} bytes")
+        raise TooLarge(f"{path.name}: {size} bytes is over the limit of {max_bytes} bytes (--max-bytes)")
     data = path.read_bytes()
+    check_deadline()
     kind = sniff(data, path.suffix.lower())
     if kind == "text":
         return read_text_bytes(data, str(path))
+    with paused():  # a reader's first import (pymupdf, lxml, bs4) is not the file's time
+        _import_reader(kind)
     if kind == "pdf":
         from extractor.ingest.pdf import read_pdf
 
-        return read_pdf(data, str(path))
+        # Pages without a text layer (a scan, or scanned pages in a digital PDF) go through OCR;
+        # pages with one keep the fast path. Without the OCR packages such a PDF raises NeedsOCR.
+        return read_pdf(data, str(path), max_pages=limits.pages, ocr=_ocr_hook())
     if kind == "docx":
         from extractor.ingest.docx import read_docx
 
-        return read_docx(data, str(path))
+        return read_docx(data, str(path), max_bytes=max_bytes)
     if kind == "html":
         from extractor.ingest.html import read_html
 
         return read_html(data, str(path))
     if kind == "doc":
-        from extractor.ingest.office import read_doc
+        import os
 
-        return read_doc(data, str(path))
+        from extractor.ingest.office import DEFAULT_TIMEOUT_S, read_doc
+
+        own = float(os.environ.get("OGI_SOFFICE_TIMEOUT", DEFAULT_TIMEOUT_S))
+        left = remaining()
+        try:  # LibreOffice is killed at the file's deadline, not only at its own time limit
+            return read_doc(data, str(path), timeout_s=own if left is None else max(1.0, min(left, own)))
+        except CorruptFile:
+            check_deadline()  # "did not convert in time" because the file's time was up: a timeout
+            raise
+    if kind == "corrupt-zip":
+        raise CorruptFile(f"{path.name}: looks like a zip/DOCX container but is corrupt or truncated; download it again")
     raise UnsupportedFormat(_UNSUPPORTED.get(kind, f"{path.name}: {kind} files are not supported").format(name=path.name))
+
+
+def _ocr_hook():
+    try:
+        from extractor.ingest.ocr import ocr_hook
+    except ImportError:  # numpy / OCR packages not installed: read_pdf raises NeedsOCR for a scan
+        return None
+    return ocr_hook()
+
+
+def _import_reader(kind: str) -> None:
+    if kind == "pdf":
+        import extractor.ingest.pdf  # noqa: F401
+    elif kind in ("docx", "html", "doc"):
+        import bs4  # noqa: F401
+        import docx  # noqa: F401
+
+        import extractor.ingest.docx  # noqa: F401
+        import extractor.ingest.html  # noqa: F401
 
 
 _UNSUPPORTED = {
     "zip": "{name}: a zip archive, not a report; unpack it and extract the files inside",
     "gzip": "{name}: a gzip archive, not a report; unpack it first",
-    "corrupt-zip": "{name}: looks like a zip/DOCX container but is corrupt or truncated",
     "image": "{name}: an image file; OCR of images is not supported, only of scanned PDFs",
     "binary": "{name}: binary data that is not a known document format",
 }

@@ -15,8 +15,8 @@ def sniff(data: bytes, suffix: str = "") -> str:
     if head.startswith(b"PK\x03\x04"):
         try:
             names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-        except zipfile.BadZipFile:
-            return "corrupt-zip"
+        except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError):
+            return "corrupt-zip"  # NotImplementedError: "zip file version 6.4" from a damaged header
         if "word/document.xml" in names:
             return "docx"
         return "zip"

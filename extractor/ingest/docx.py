@@ -29,6 +29,7 @@ from typing import Iterator
 from extractor.document import Cell, Document, Location, Row
 from extractor.errors import CorruptFile, EmptyDocument, EncryptedFile, ExtractError, TooLarge, UnsupportedFormat
 from extractor.ingest.text import normalise
+from extractor.limits import check_deadline
 
 MAX_DOCUMENT_XML = 50 * 1024 * 1024  # uncompressed word/document.xml
 MAX_TOTAL_UNCOMPRESSED = 1024 * 1024 * 1024  # every part of the package together
@@ -125,8 +126,9 @@ def assemble(path: str, kind: str, rows: list[RawRow], encoding: str | None = No
 
 # ====================================================================== DOCX
 
-def read_docx(data: bytes, path: str) -> Document:
-    pkg = _Package(data)
+def read_docx(data: bytes, path: str, max_bytes: int = MAX_TOTAL_UNCOMPRESSED) -> Document:
+    """``max_bytes``: the most the package's parts may unpack to together (a zip bomb is refused)."""
+    pkg = _Package(data, max_bytes)
     walker = _Walker(pkg)
     rows = walker.walk(pkg.body)
     images = sum(1 for el in pkg.body.iter(_w("drawing"), _w("pict")))
@@ -135,21 +137,33 @@ def read_docx(data: bytes, path: str) -> Document:
     return assemble(path, "docx", rows, notes=walker.notes)
 
 
-def check_zip(data: bytes, main: str = "word/document.xml") -> None:
-    """Refuse zip bombs and encrypted members before anything is decompressed."""
+def check_zip(data: bytes, main: str = "word/document.xml", max_total: int = MAX_TOTAL_UNCOMPRESSED) -> None:
+    """Refuse zip bombs and encrypted members before anything is decompressed.
+
+    The sizes checked are those the package declares; a member that unpacks to more than it
+    declares is cut at its declared size by ``zipfile`` and fails its CRC check (CorruptFile).
+    """
     try:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as e:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError) as e:
         raise CorruptFile(f"not a readable DOCX (zip container is damaged: {e})") from e
+    max_total = min(max_total, MAX_TOTAL_UNCOMPRESSED)
     total = 0
     for info in infos:
         total += info.file_size
         if info.flag_bits & 0x1:
             raise EncryptedFile("the DOCX package has encrypted members; remove the password and try again")
+        if info.compress_type != zipfile.ZIP_STORED and info.compress_size > info.file_size * 1.02 + 1024:
+            # Compression never grows data by more than a few bytes per block: the declared size lies, and
+            # zipfile would inflate the member in one go (gigabytes, for a bomb) before finding out.
+            raise CorruptFile(f"{info.filename} declares {info.file_size} bytes but holds {info.compress_size} "
+                              "compressed: the zip's sizes lie (damaged, or a zip bomb)")
         if info.filename == main and info.file_size > MAX_DOCUMENT_XML:
-            raise TooLarge(f"{main} unpacks to {info.file_size} bytes, over the limit of {MAX_DOCUMENT_XML}")
-    if total > MAX_TOTAL_UNCOMPRESSED:
-        raise TooLarge(f"the DOCX package unpacks to {total} bytes, over the limit of {MAX_TOTAL_UNCOMPRESSED}")
+            raise TooLarge(f"{main} unpacks to {info.file_size} bytes from {info.compress_size}, over the limit of "
+                           f"{MAX_DOCUMENT_XML}: a zip bomb, or not a real report")
+    if total > max_total:
+        raise TooLarge(f"the DOCX package unpacks to {total} bytes from {len(data)}, over the limit of {max_total} "
+                       "(--max-bytes): a zip bomb, or not a real report")
 
 
 def _safe_xml(blob: bytes):
@@ -162,8 +176,8 @@ def _safe_xml(blob: bytes):
 class _Package:
     """The parts of a DOCX package the walker needs: body, numbering, styles, related parts."""
 
-    def __init__(self, data: bytes):
-        check_zip(data)
+    def __init__(self, data: bytes, max_bytes: int = MAX_TOTAL_UNCOMPRESSED):
+        check_zip(data, max_total=max_bytes)
         try:
             from docx.opc.constants import RELATIONSHIP_TYPE as RT
             from docx.opc.package import OpcPackage
@@ -184,7 +198,10 @@ class _Package:
             self.styles = self._related_xml(RT.STYLES)
         except ExtractError:
             raise
-        except Exception as e:  # zipfile, KeyError for missing parts, lxml syntax errors, ...
+        except zipfile.BadZipFile as e:  # a member inflating past its declared size fails its CRC here
+            raise CorruptFile(f"not a readable DOCX: a part does not match its size or checksum in the zip "
+                              f"(damaged, or a zip bomb): {e}") from e
+        except Exception as e:  # KeyError for missing parts, lxml syntax errors, ...
             raise CorruptFile(f"not a readable DOCX: {type(e).__name__}: {e}") from e
 
     def _related_xml(self, reltype: str):
@@ -387,7 +404,9 @@ class _Walker:
         self.notes: list[str] = []
 
     def walk(self, container) -> list[RawRow]:
-        for el in _blocks(container):
+        for n, el in enumerate(_blocks(container)):
+            if not n & 255:
+                check_deadline()
             if el.tag == T_P:
                 self._paragraph(el)
             elif el.tag == T_TBL:
@@ -407,6 +426,8 @@ class _Walker:
         t = self.tables
         self.tables += 1
         for r, tr in enumerate(_children(tbl, T_TR)):
+            if not r & 255:
+                check_deadline()
             col = _int(_val(tr.find(f"{_w('trPr')}/{_w('gridBefore')}")), 0)
             cells: RawRow = []
             nested: list = []

@@ -32,6 +32,7 @@ from extractor.document import Document, Location
 from extractor.errors import DecodeFailed, EmptyDocument
 from extractor.ingest.docx import RawRow, assemble, blank_cells, clean, join_lines
 from extractor.ingest.text import decode
+from extractor.limits import check_deadline
 
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _HTTP_LINE = re.compile(rb"^(?:HTTP/\d(?:\.\d)?\s+\d{3}[^\n]*|[A-Za-z][A-Za-z0-9\-]*:[^\n]*)\r?\n", re.M)
@@ -139,9 +140,19 @@ def decode_html(data: bytes, header_charset: str | None = None) -> tuple[str, st
         if not name or name == "utf-8":
             continue
         try:
-            return data.decode(name), name, notes
+            text = data.decode(name)
         except (UnicodeDecodeError, LookupError):
             notes.append(f"the page declares charset {label} but does not decode with it")
+            continue
+        if not _cjk(text):  # a Western single-byte charset (latin-1 decodes anything) over Chinese bytes
+            try:
+                found, enc = decode(data)
+            except DecodeFailed:
+                found, enc = "", ""
+            if _cjk(found) > 20:
+                notes.append(f"the page declares charset {label} but its bytes read as Chinese in {enc}; read as {enc}")
+                return found, enc, notes
+        return text, name, notes
     try:
         text, enc = decode(data)
         if any(n for n, _ in declared):
@@ -150,6 +161,10 @@ def decode_html(data: bytes, header_charset: str | None = None) -> tuple[str, st
     except DecodeFailed:
         notes.append("the charset could not be determined; read as GB18030 with undecodable bytes replaced")
         return data.decode("gb18030", errors="replace"), "gb18030", notes
+
+
+def _cjk(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
 
 
 def _looks_like_mime(data: bytes) -> bool:
@@ -325,7 +340,11 @@ class _Walker:
         # (node, closing, inside page furniture that was kept)
         stack: list[tuple[object, bool, bool]] = [(soup, False, False)]
         pre = 0
+        steps = 0
         while stack:
+            steps += 1
+            if not steps & 4095:
+                check_deadline()
             node, closing, kept = stack.pop()
             if closing:
                 if node.name == "pre":
@@ -394,6 +413,8 @@ class _Walker:
         trs = _table_rows(table)
         pending: dict[int, list[int]] = {}  # start column -> [rows still covered, width]
         for r, tr in enumerate(trs):
+            if not r & 255:
+                check_deadline()
             cells: RawRow = []
             col = 0
 

@@ -43,6 +43,7 @@ import functools
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pymupdf
@@ -72,13 +73,33 @@ _PAGE_NUMBER = re.compile(
 )
 
 
-def read_pdf(data: bytes, path: str, max_pages: int = DEFAULT_MAX_PAGES) -> Document:
+def read_pdf(data: bytes, path: str, max_pages: int = DEFAULT_MAX_PAGES, ocr: "OcrHook | None" = None) -> Document:
+    """``ocr``: read pages without a text layer (and every page, when the text layer is unreadable)
+    through this OCR hook instead of raising NeedsOCR (``extractor.ingest.ocr`` provides it)."""
     name = path.rsplit("/", 1)[-1]
     pdf = _open(data, name)
     try:
-        return _read(pdf, path, name, max_pages)
+        return _read(pdf, path, name, max_pages, ocr)
     finally:
         pdf.close()
+
+
+@dataclass
+class OcrPage:
+    """What an OCR hook reads off one page, in the page's coordinates as shown (points) after
+    deskewing: words (a line of text or a run of it; a character OCR is unsure of is followed by
+    ``UNSURE``), ruling lines (horizontal [y, x0, x1], vertical [x, y0, y1]), the matrix that maps
+    that frame back onto the page as shown (None when the page was not turned), and a note."""
+
+    words: list["Word"]
+    hs: list[list[float]]
+    vs: list[list[float]]
+    to_page: tuple | None = None
+    note: str = ""
+
+
+OcrHook = Callable[[pymupdf.Page], OcrPage]
+UNSURE = "\ufffd"  # follows a character OCR is unsure of; a cell holding one is Cell.unsure, shown as "?"
 
 
 # ---------------------------------------------------------------- opening
@@ -146,7 +167,8 @@ class _GridCell:
         self.text = ""
 
 
-def _read(pdf: pymupdf.Document, path: str, name: str, max_pages: int) -> Document:
+def _read(pdf: pymupdf.Document, path: str, name: str, max_pages: int, ocr: OcrHook | None = None,
+          ocr_all: bool = False) -> Document:
     if pdf.page_count > max_pages:
         raise TooLarge(f"{name}: {pdf.page_count} pages is over the limit of {max_pages} pages")
     notes: list[str] = []
@@ -156,8 +178,23 @@ def _read(pdf: pymupdf.Document, path: str, name: str, max_pages: int) -> Docume
     n_chars = n_bad = 0
     tables = 0
     unrotate: dict[int, tuple] = {}  # page -> matrix from the page as shown back to PDF coordinates
+    deskew: dict[int, tuple] = {}  # OCR'd page -> matrix from its deskewed frame back to the page as shown
+    ocr_pages: list[int] = []
+    ocr_notes: list[str] = []
     for page in pdf:
-        pr, text, tables = _read_page(page, tables, name)
+        if ocr_all:
+            pr, text = _PageRows(page.number + 1, page.rect.height), ""
+        else:
+            pr, text, tables = _read_page(page, tables, name)
+        if ocr is not None and (ocr_all or _textless(pr)):
+            got = ocr(page)
+            pr, tables = _layout(pr.number, page.rect.height, got.words, got.hs, got.vs, tables)
+            text = ""
+            ocr_pages.append(pr.number)
+            if got.to_page is not None:
+                deskew[pr.number] = got.to_page
+            if got.note and got.note not in ocr_notes:
+                ocr_notes.append(got.note)
         pages.append(pr)
         n_chars += len(text)
         n_bad += len(_UNREADABLE.findall(text))
@@ -165,14 +202,21 @@ def _read(pdf: pymupdf.Document, path: str, name: str, max_pages: int) -> Docume
             unrotate[pr.number] = tuple(page.derotation_matrix)
 
     if n_chars and n_bad / n_chars > 0.3:
+        if ocr is not None and not ocr_all:
+            return _read(pdf, path, name, max_pages, ocr, ocr_all=True)
         raise NeedsOCR(f"{name}: the PDF's text layer is unreadable ({n_bad} of {n_chars} characters have no "
                        "Unicode mapping); it needs OCR")
+    if ocr_pages:
+        notes.append(f"pages read by OCR: {_ranges(ocr_pages)}" + "".join(f"; {n}" for n in ocr_notes))
     dropped = _drop_running_lines(pages)
     # A scan often carries a little text of its own: page numbers, a scanner app's watermark, a stamp.
     empty_pages = [p.number for p in pages if not (p.lines or p.table_rows)]
     content = sum(len(w[4]) for p in pages for ln in p.lines for w in ln.words) + sum(
         len(w[4]) for p in pages for _, _, cells in p.table_rows for c in cells for w in c.words)
     if len(empty_pages) == len(pages) or (2 * len(empty_pages) >= len(pages) and content < 50 * len(pages)):
+        if ocr_pages:
+            raise NeedsOCR(f"{name}: {'no' if content == 0 else f'only {content} characters of'} text on "
+                           f"{len(pages)} pages, and OCR found no more: nothing here can be read")
         raise NeedsOCR(f"{name}: {'no' if content == 0 else f'only {content} characters of'} text on "
                        f"{len(pages)} pages: a scan without a text layer; it needs OCR")
     if empty_pages:
@@ -193,6 +237,9 @@ def _read(pdf: pymupdf.Document, path: str, name: str, max_pages: int) -> Docume
     filled = _fill_unruled_blanks(seq)
     if filled:
         notes.append(f"{filled} blank cells of unruled tables placed by column position")
+    joined = _join_split_rows(seq)
+    if joined:
+        notes.append(f"{joined} table rows split by a page break joined to their first part")
 
     rows: list[Row] = []
     parts: list[str] = []
@@ -204,10 +251,13 @@ def _read(pdf: pymupdf.Document, path: str, name: str, max_pages: int) -> Docume
                 parts.append("\t")
                 pos += 1
             end = pos + len(c.text)
-            box = _map_box(c.box, unrotate[c.page]) if c.page in unrotate else c.box
+            box = _map_corners(c.box, deskew[c.page]) if c.page in deskew else c.box
+            box = _map_box(box, unrotate[c.page]) if c.page in unrotate else box
             loc = Location(start=pos, end=end, page=c.page, bbox=_round(box), table=c.table, row=c.row, col=c.col)
-            cells.append(Cell(text=c.text, loc=loc, x=c.x))
-            parts.append(c.text)
+            unsure = UNSURE in c.text  # only OCR puts it there: the cell is left for review, shown as "?"
+            text = c.text.replace(UNSURE, "?") if unsure else c.text
+            cells.append(Cell(text=text, loc=loc, x=c.x, unsure=True) if unsure else Cell(text=text, loc=loc, x=c.x))
+            parts.append(text)
             pos = end
         parts.append("\n")
         pos += 1
@@ -229,10 +279,17 @@ def _read_page(page: pymupdf.Page, tables: int, name: str) -> tuple[_PageRows, s
     if m:
         drawings = _map_drawings(drawings, m)
     words = _dedupe(words)
+    pr, tables = _layout(number, height, words, *_rules(drawings), tables) if words else (_PageRows(number, height), tables)
+    return pr, "".join(w[4] for w in words), tables
+
+
+def _layout(number: int, height: float, words: list[Word], hs: list[list[float]], vs: list[list[float]],
+            tables: int) -> tuple[_PageRows, int]:
+    """A page's words and ruling lines -> its grid rows and free lines (and the running count of grids)."""
     pr = _PageRows(number, height)
     if not words:
-        return pr, "", tables
-    grids = _grids(*_rules(drawings))
+        return pr, tables
+    grids = _grids(hs, vs)
     for g in grids:
         g.number(tables)
         tables += 1
@@ -247,7 +304,24 @@ def _read_page(page: pymupdf.Page, tables: int, name: str) -> tuple[_PageRows, s
             else:
                 pr.table_rows.append(row)
     pr.lines = [_Line(number, ws) for ws in _group_lines(free)]
-    return pr, "".join(w[4] for w in words), tables
+    return pr, tables
+
+
+def _textless(pr: _PageRows) -> bool:
+    """A page with no text of its own: nothing, or only a few characters in the margins (a page
+    number, a scanner app's watermark) over what must be an image of the page."""
+    top, bottom = pr.height * _MARGIN, pr.height * (1 - _MARGIN)
+    body = sum(len(w[4]) for ln in pr.lines for w in ln.words if ln.y1 > top and ln.y0 < bottom)
+    return not pr.table_rows and body < 10
+
+
+def _map_corners(b, m) -> tuple[float, float, float, float]:
+    """A box through any affine matrix (a small deskewing turn) -> the upright box around its four corners."""
+    a, bb, c, d, e, f = m
+    pts = [(x, y) for x in (b[0], b[2]) for y in (b[1], b[3])]
+    xs = [a * x + c * y + e for x, y in pts]
+    ys = [bb * x + d * y + f for x, y in pts]
+    return (min(xs), min(ys), max(xs), max(ys))
 
 
 # Characters a font without a Unicode map extracts as: replacement, private use, controls.
@@ -724,6 +798,48 @@ def _pieces_of_grid(c: _GridCell, page: int) -> list[_Piece]:
             if len(parts) > 1 and all(_is_value(_text_of(p)) for p in parts[1:]):
                 return [_Piece(_text_of(p), page, _box(p), c.table, c.row, c.col) for p in parts]
     return [_Piece(c.text, page, _box(c.words) if c.words else c.bbox, c.table, c.row, c.col)]
+
+
+# ---------------------------------------------------------------- rows split by a page break
+
+
+def _join_split_rows(seq: list[tuple[int, float, list[_Piece], bool]]) -> int:
+    """A ruled row that a page break cuts in two ("（三）不予公" | "1.属于国家秘" at the foot of a
+    page, "开" | "密" and blank value cells at the head of the next): the second part's text is
+    joined to the cells above it (or to a label merged down the rows above) and the part dropped. Only when the part prints no value and
+    every text of it sits under a label of the row above (a header row repeated on the new page
+    prints its text over the value columns, and is left alone)."""
+    joined = 0
+    keep = [True] * len(seq)
+    for i in range(1, len(seq)):
+        page, _, cells, outside = seq[i]
+        prev_page = seq[i - 1][0]
+        if outside or page == prev_page or not seq[i - 1][2] or seq[i - 1][3]:
+            continue
+        above = seq[i - 1][2]
+        texts = [c for c in cells if c.text]
+        if not texts or any(_is_value(c.text) for c in cells) or not any(_is_value(c.text) for c in above):
+            continue
+        rows_above = []  # the table's rows at the foot of the previous page, nearest first
+        for k in range(i - 1, -1, -1):
+            if seq[k][0] != prev_page or seq[k][3] or not keep[k]:
+                break
+            rows_above.append(seq[k][2])
+        targets = []
+        for c in texts:
+            # the cell above it: in the row above, or (a label merged down its rows) in a row further up
+            over = next((o for row in rows_above if (o := [a for a in row if a.box[0] - 2 <= c.x <= a.box[2] + 2])),
+                        [])
+            if len(over) != 1 or not over[0].text or _is_value(over[0].text):
+                break
+            targets.append((over[0], c))
+        else:
+            for a, c in targets:
+                a.text = _join(a.text, c.text)
+            keep[i] = False
+            joined += 1
+    seq[:] = [item for item, k in zip(seq, keep) if k]
+    return joined
 
 
 # ---------------------------------------------------------------- tables without rules

@@ -21,6 +21,7 @@ from charset_normalizer import from_bytes
 from extractor.document import Cell, Document, Location, Row
 from extractor.errors import DecodeFailed, EmptyDocument
 from extractor.ingest.detect import utf16_without_bom
+from extractor.limits import check_deadline
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -44,7 +45,13 @@ def decode(data: bytes) -> tuple[str, str]:
     """Bytes -> (text, encoding name)."""
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return data.decode(name), name
+            try:
+                return data.decode(name), name
+            except UnicodeDecodeError:
+                if name != "utf-8-sig":  # UTF-16/32 cut at an odd byte, or a stray surrogate: keep the rest
+                    return data.decode(name, errors="replace"), name
+                data = data[len(bom):]  # a UTF-8 BOM over bytes that are not UTF-8: detect below
+                break
     utf16 = utf16_without_bom(data[:4096])
     if utf16:
         try:
@@ -87,7 +94,9 @@ def rows_from_text(text: str) -> list[Row]:
     rows: list[Row] = []
     group: list[Cell] | None = None  # open one-cell-per-line row
     pos = 0
-    for line in text.split("\n"):
+    for n, line in enumerate(text.split("\n")):
+        if not n & 1023:
+            check_deadline()
         start, pos = pos, pos + len(line) + 1
         if not line.strip():
             group = _close(rows, group)

@@ -52,6 +52,10 @@ class Usage:
 class LLMUnavailable(Exception):
     """The endpoint could not be reached or kept failing after every retry."""
 
+    def __init__(self, message: str, usage: "Usage | None" = None):
+        super().__init__(message)
+        self.usage = usage or Usage()  # the retries spent before giving up
+
 
 class BadAnswer(Exception):
     """The model answered, but not with JSON that fits the response model."""
@@ -115,7 +119,7 @@ class LLMClient:
                         usage.retries += 1
                     parsed, completion = self._once(messages, response_model, usage)
         except (openai.APIError, openai.APIConnectionError) as e:
-            raise LLMUnavailable(f"{type(e).__name__}: {e}") from e
+            raise LLMUnavailable(f"{type(e).__name__}: {e}", usage) from e
         if self._cache is not None:
             self._cache.set(key, parsed.model_dump_json())
         return parsed, usage

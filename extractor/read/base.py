@@ -35,6 +35,10 @@ class Reading:
             if tok.kind == "blank":
                 self.flag(Flag(rule="BLANK", severity="warning", keys=[key],
                                message=f"{key} is blank in {how} (read as null)"))
+            elif tok.kind == "unsure":
+                self.flag(Flag(rule="OCR", severity="error", keys=[key],
+                               message=f"{key}: OCR is not sure of the digits printed at {tok.loc.describe()} "
+                                       f"(read 「{tok.text}」, ? = unsure); left null for a reviewer to read"))
 
     def flag(self, f: Flag) -> None:
         self.flags.append(f)

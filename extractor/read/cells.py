@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from extractor.document import Cell, Location, Row
+from extractor.limits import check_deadline
 from extractor.textnorm import has_cjk, is_dash, parse_number
 
-Kind = Literal["label", "number", "dash", "blank"]
+Kind = Literal["label", "number", "dash", "blank", "unsure"]  # unsure: a cell OCR could not read with certainty
 
 _TRAILING_NUMBERS = re.compile(r"^(?P<label>.*?[^\d\s.,\-])\s+(?P<nums>(?:[-−]?\d+(?:\.\d+)?\s+)*[-−]?\d+(?:\.\d+)?)\s*$")
 _NUMBER_RUN = re.compile(r"^(?:[-−]?\d+(?:\.\d+)?\s+)+[-−]?\d+(?:\.\d+)?$")
@@ -38,6 +39,8 @@ class Token:
 def tokens_of(rows: list[Row], first_row: int = 0) -> list[Token]:
     out: list[Token] = []
     for r, row in enumerate(rows, start=first_row):
+        if not r & 255:
+            check_deadline()
         for cell in row.cells:
             out.extend(_tokens_of_cell(cell, r))
     return out
@@ -45,6 +48,8 @@ def tokens_of(rows: list[Row], first_row: int = 0) -> list[Token]:
 
 def _tokens_of_cell(cell: Cell, row: int) -> list[Token]:
     text = cell.text.strip()
+    if cell.unsure:  # OCR flagged it: a value cell whose digits are not certain, never guessed
+        return [Token("unsure", text, cell.loc, None, row, cell.x)]
     if not text:
         return [Token("blank", "", cell.loc, None, row, cell.x)]
     value = parse_number(text)
