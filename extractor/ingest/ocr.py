@@ -448,7 +448,7 @@ class TesseractReader(Reader):
             raise NeedsOCR("the PDF needs OCR but tesseract is not installed "
                            "(apt-get install tesseract-ocr tesseract-ocr-chi-sim, or set OGI_OCR_ENGINE=rapidocr)")
         self.env = dict(os.environ, OMP_THREAD_LIMIT=str(max(1, threads)))
-        self.psm = os.environ.get("OGI_TESSERACT_PSM", "11")
+        self.psm = os.environ.get("OGI_TESSERACT_PSM", "6")  # a block of text: 39% of fields on the scans, --psm 11 19%
 
     def _run(self, img: np.ndarray, psm: str) -> list[TextBox]:
         import cv2
