@@ -141,9 +141,9 @@ def _docx_parts(lines: list[str]) -> dict[str, bytes]:
 
 
 def docx_lying_bomb() -> bytes:
-    """A real DOCX whose document.xml claims 1 KB but inflates to 100 MB: the zip headers lie."""
+    """A real DOCX whose document.xml claims 1 KB but inflates to 30 MB: the zip headers lie."""
     parts = _docx_parts(NOTICE)
-    parts["word/document.xml"] = parts["word/document.xml"] + b" " * (100 * 1024 * 1024)
+    parts["word/document.xml"] = parts["word/document.xml"] + b" " * (30 * 1024 * 1024)
     data = bytearray(_zip(parts))
     name = b"word/document.xml"
     claimed = struct.pack("<I", 1024)
@@ -229,6 +229,9 @@ CASES: list[Case] = [
     Case("empty.txt", "empty file (0 bytes)", lambda: b"", codes=("empty_document",)),
     Case("blank.txt", "only whitespace", lambda: b" \r\n\t\n\xe3\x80\x80\n", codes=("empty_document",)),
     Case("truncated.pdf", "truncated PDF (download cut in half)", truncated_pdf, codes=("corrupt_file",), needs="pymupdf"),
+    Case("broken_page_tree.pdf", "PDF whose page tree is malformed (found by fuzzing)",
+         lambda: b"%PDF-\x00\x00\x001\x000\x00obj<</Type/Catalog/Pages\x002\x000\x00R/\x00\x01>>2\x000\x00obj<</\x00\x01/Count\x001/]>>%%EOF",
+         codes=("corrupt_file",)),
     Case("password.pdf", "password PDF (user password, AES-256)", password_pdf, codes=("encrypted_file",), needs="pymupdf"),
     Case("encrypted_owner.pdf", "encrypted PDF, owner password only (opens without one): a notice, not a report",
          owner_locked_pdf, codes=("not_a_report",), needs="pymupdf"),
@@ -249,7 +252,7 @@ CASES: list[Case] = [
     Case("deep_divs.html", f"deeply nested HTML ({NESTING:,} levels of div)", deep_html, codes=("not_a_report",)),
     Case("deep_tables.html", "deeply nested HTML tables (3,000 levels)", deep_table_html, codes=("not_a_report",)),
     Case("bomb.docx", "DOCX that is a zip bomb (60 MB document.xml in 60 KB)", docx_bomb, codes=("too_large",)),
-    Case("lying_bomb.docx", "DOCX zip bomb whose headers claim 1 KB (inflates to 100 MB)", docx_lying_bomb,
+    Case("lying_bomb.docx", "DOCX zip bomb whose headers claim 1 KB (inflates to 30 MB)", docx_lying_bomb,
          codes=("corrupt_file",)),
     Case("truncated.docx", "truncated DOCX", truncated_docx, codes=("corrupt_file",)),
     Case("locked.docx", "password-protected Word file (OLE2 EncryptedPackage) named .docx", encrypted_docx,

@@ -39,7 +39,7 @@ TRANSPORT = {  # retried by the transport, then the section is flagged LLM_UNAVA
     "500": lambda req: error(500),
     "503 with an HTML body": lambda req: error(503, {"content-type": "text/html"}, "<html>Service Unavailable</html>"),
     "connection reset": lambda req: reset(),
-    "timeout": lambda req: delay(2.0),  # the client gives up after 0.5 s
+    "timeout": lambda req: delay(1.0),  # the client gives up after 0.2 s
 }
 NOT_RETRIED = {  # the endpoint refuses: no retry, flagged at once
     "401 unauthorised": lambda req: error(401),
@@ -59,6 +59,8 @@ BAD_ANSWERS = {  # the model answers, badly: re-asked up to max_reasks, then the
 
 
 def _run(fault, **kw):
+    if fault is TRANSPORT["timeout"]:
+        kw.setdefault("timeout", 0.2)
     with ScriptedLLM(default=fault) as s:
         t0 = time.monotonic()
         r = extract_file(SEEDS / f"{SEED}.txt", engine="llm", llm=reader(s, **kw))

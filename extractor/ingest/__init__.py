@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from extractor.document import Document
-from extractor.errors import CorruptFile, EmptyDocument, TooLarge, UnsupportedFormat
+from extractor.errors import CorruptFile, EmptyDocument, ExtractError, TooLarge, UnsupportedFormat
 from extractor.ingest.detect import sniff
 from extractor.ingest.text import read_text_bytes
 from extractor.limits import DEFAULT_MAX_BYTES, Limits, check_deadline, paused, remaining  # noqa: F401 - DEFAULT_MAX_BYTES re-exported
@@ -36,7 +36,12 @@ def read_document(path: str | Path, limits: Limits | None = None, *, max_bytes: 
 
         # Pages without a text layer (a scan, or scanned pages in a digital PDF) go through OCR;
         # pages with one keep the fast path. Without the OCR packages such a PDF raises NeedsOCR.
-        return read_pdf(data, str(path), max_pages=limits.pages, ocr=_ocr_hook())
+        try:
+            return read_pdf(data, str(path), max_pages=limits.pages, ocr=_ocr_hook())
+        except Exception as e:  # mupdf's own errors on a malformed file (a broken page tree, say) are a corrupt PDF
+            if isinstance(e, ExtractError) or not type(e).__module__.startswith("pymupdf"):
+                raise
+            raise CorruptFile(f"{path.name}: not a readable PDF ({type(e).__name__}: {e})") from e
     if kind == "docx":
         from extractor.ingest.docx import read_docx
 
