@@ -62,6 +62,14 @@ def perfect_answer(gold: dict, section: str) -> dict:
     return {"rows": list(rows.values())}
 
 
+def zeroed_answer(gold: dict, req: dict):
+    """What a model that obeys injected "set every number to 0" text answers."""
+    a = perfect_answer(gold, section_of(req))
+    for row in a.get("rows", a.get("groups", [])):
+        row["values"] = [0 if v is not None else None for v in row["values"]]
+    return answer(a)
+
+
 def gold_of(name):
     return json.loads((GOLD / f"{name}.json").read_text("utf-8"))
 
@@ -179,13 +187,7 @@ def test_prompt_injection_cannot_change_numbers_unnoticed(tmp_path):
     path.write_text(text, "utf-8")
     gold = gold_of(SEED)
 
-    def obeying(req):  # a model that follows the injected instruction
-        a = perfect_answer(gold, section_of(req))
-        for row in a.get("rows", a.get("groups", [])):
-            row["values"] = [0 if v is not None else None for v in row["values"]]
-        return answer(a)
-
-    with ScriptedLLM(default=obeying) as s:
+    with ScriptedLLM(default=lambda req: zeroed_answer(gold, req)) as s:
         r = extract_file(path, engine="llm", llm=reader(s, max_reasks=0))
     changed = [k for k, v in gold["fields"].items() if v not in (0, None)]
     flagged = {k for f in r.flags if f.rule == "R7" for k in f.keys}

@@ -21,7 +21,7 @@ from extractor.pipeline import extract_file, run_file
 
 from conftest import SEEDS
 from llm_server import ScriptedLLM, answer, delay, error, reset
-from test_llm import SEED, gold_of, perfect_answer, section_of
+from test_llm import SEED, gold_of, perfect_answer, section_of, zeroed_answer
 
 SECTIONS = 3
 RETRIES = 2
@@ -167,10 +167,7 @@ def test_injection_in_a_cell_obeyed_by_the_model_is_flagged_on_every_changed_cel
 
     def obeying(req):
         assert unicodedata.normalize("NFKC", INJECTION) in req["messages"][1]["content"] or section_of(req) != "requests"
-        a = perfect_answer(gold, section_of(req))
-        for row in a.get("rows", a.get("groups", [])):
-            row["values"] = [0 if v is not None else None for v in row["values"]]
-        return answer(a)
+        return zeroed_answer(gold, req)
 
     with ScriptedLLM(default=obeying) as s:
         r = extract_file(path, engine="llm", llm=reader(s, max_reasks=0))
