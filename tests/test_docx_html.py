@@ -55,13 +55,26 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def test_fixture_corpus_scores_full_in_every_format(corpus):
-    report = evaluate(corpus, GOLD, engine="rules")
+    report = evaluate(corpus, corpus / "gold", engine="rules")
     assert not report["errors"] and not report["unpaired"]
     assert report["reports"] == 3 * len(list(GOLD.glob("*.json")))
     wrong = [(p["file"], p["wrong"][:3]) for p in report["per_report"] if p["wrong"]]
     assert report["field_accuracy"] == 1.0, wrong
     assert report["by_format"] == {"docx": 1.0, "html": 1.0, "txt": 1.0}
     assert report["meta_accuracy"] == 1.0
+    # the rendered copies print consistent tables, so nothing needs review and nothing is flagged
+    assert report["flags"]["fp"] == 0 and report["flags"]["fn"] == 0
+
+
+def test_rendered_gold_keeps_values_and_recomputes_consistency(corpus):
+    seed = _gold("zaozhuang_taierzhuang_govoffice_2020")
+    rendered = json.loads((corpus / "gold" / "zaozhuang_taierzhuang_govoffice_2020.json").read_text(encoding="utf-8"))
+    assert seed["unscored"] and not seed["source_consistent"]
+    assert rendered["fields"] == seed["fields"] and rendered["meta"] == seed["meta"]
+    assert rendered["unscored"] == [] and rendered["source_consistent"] is True
+    broken = dict(seed, fields=dict(seed["fields"], **{"appeals.lawsuit_direct.total": 9}))
+    out = fixtures.rendered_gold(broken)
+    assert out["source_consistent"] is False and "lawsuit_direct" in out["notes"]
 
 
 @pytest.mark.parametrize("suffix", [".docx", ".html", ".gb18030.txt"])

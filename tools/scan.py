@@ -8,7 +8,9 @@ LibreOffice (or, with ``--from-pdf DIR``, the ``<doc>.pdf`` files already there)
 rasterised in grey at ``--dpi``, turned by a small skew (0.5-1°, either way, per page), slightly
 blurred, given sensor noise and a few specks, JPEG-compressed, and put back as the page's only
 content: no text layer, so the reader must OCR it. The damage is seeded by the document's name,
-so a rebuild gives the same files.
+so a rebuild gives the same files. As with ``tools.fixtures``, ``OUTDIR/gold/`` receives the
+rendered copies' gold (score with ``--gold OUTDIR/gold``); with ``--from-pdf`` the PDFs are
+someone else's, so score them against their own gold.
 
 ``scan_pdf(data)`` does the same to any PDF's bytes (the OCR tests use it on small pages they draw).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -85,6 +88,8 @@ def build(outdir: Path, gold_dir: Path = Path("gold"), dpi: int = 200, seed: int
             if not pdf.is_file():
                 print(f"warning: no PDF for {name} (is LibreOffice installed?)", file=sys.stderr)
                 continue
+            if from_pdf is None:  # rendered from gold: the rendered copy's own gold goes beside it
+                fixtures.write_rendered_gold(outdir, name, json.loads(gold.read_text(encoding="utf-8")))
             target = outdir / f"{name}.scan.pdf"
             target.write_bytes(scan_pdf(pdf.read_bytes(), dpi=dpi, seed=f"{seed}:{name}"))
             made.append(target)
