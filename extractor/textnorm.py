@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _LEADING_ORDINAL = re.compile(
     r"^(?:[#>\s]*)(?:第?[一二三四五六七八九十]+[、.．，,]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．，,)]|[①-⑳])\s*"
@@ -12,6 +13,22 @@ NUMBER = re.compile(r"^[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[-−]?\d+(?:\.\d+)
 DASH = re.compile(r"^(?:[—–\-－―/／~～]+|无)$")
 
 
+# Cell texts repeat endlessly ("0", the same labels in every report), so the pure functions below
+# remember short inputs; a long text is never kept alive by the cache.
+_SHORT = 256
+_cached = lru_cache(maxsize=1 << 15)
+
+
+def _short_cached(fn):
+    cached = _cached(fn)
+
+    def wrapper(text: str):
+        return cached(text) if len(text) < _SHORT else fn(text)
+    wrapper.__doc__, wrapper.__name__, wrapper.__wrapped__ = fn.__doc__, fn.__name__, fn
+    return wrapper
+
+
+@_short_cached
 def squash(text: str) -> str:
     """NFKC, no whitespace at all (so '政 策' and '政策' compare equal), unified brackets."""
     text = unicodedata.normalize("NFKC", text)
@@ -26,10 +43,12 @@ def strip_ordinal(text: str) -> str:
     return text
 
 
+@_short_cached
 def label_key(text: str) -> str:
     return strip_ordinal(squash(text))
 
 
+@_short_cached
 def parse_number(text: str) -> int | float | None:
     """A printed number -> int or float; None when the text is not a plain number."""
     t = squash(text).replace("−", "-")
@@ -44,6 +63,7 @@ def parse_number(text: str) -> int | float | None:
     return int(t)
 
 
+@_short_cached
 def is_dash(text: str) -> bool:
     return bool(DASH.match(squash(text)))
 

@@ -135,9 +135,7 @@ def _close(rows: list[Row], group: list[Cell] | None) -> None:
 
 def _cell(piece: str, start: int) -> Cell:
     s = len(piece) - len(piece.lstrip())
-    e = len(piece.rstrip())
-    if e <= s:
-        return Cell(text="", loc=Location(start=start + s, end=start + s))
+    e = max(len(piece.rstrip()), s)
     return Cell(text=piece[s:e], loc=Location(start=start + s, end=start + e))
 
 

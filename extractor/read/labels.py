@@ -100,12 +100,20 @@ APPEAL_GROUP_FRAGMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
+_MATCHED: dict[tuple[str, int], tuple[dict, str | None]] = {}
+
+
 def match(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
+    """The first row name in ``table`` one of whose fragments is in the label (remembered per text:
+    the entry keeps the table itself, so its id cannot be reused while the entry lives)."""
+    hit = _MATCHED.get((text, id(table)))
+    if hit is not None and hit[0] is table:
+        return hit[1]
     key = label_key(text)
-    for name, fragments in table.items():
-        if any(f in key for f in fragments):
-            return name
-    return None
+    name = next((n for n, fragments in table.items() if any(f in key for f in fragments)), None)
+    if len(text) < 256 and len(_MATCHED) < 1 << 15:
+        _MATCHED[(text, id(table))] = (table, name)
+    return name
 
 
 def is_request_header(text: str) -> bool:
