@@ -20,8 +20,8 @@ from extractor.contract import (
 from extractor.document import Document
 from extractor.flags import Flag
 from extractor.read.base import Reading
-from extractor.sections import TABLE_PARTS, find_sections
-from extractor.textnorm import parse_number, squash
+from extractor.read.damaged import LAWSUIT_FIGURE, REVIEW_FIGURE, prose_text  # R6 reads what the reader reads
+from extractor.textnorm import parse_number
 
 _EPS = 1e-6
 
@@ -128,24 +128,9 @@ _RECEIVED = re.compile(
     r"(?:共|累计|全年)?(?:收到|受理|接收)[^。；;，,\d]{0,24}?申请[^。；;\d]{0,8}?(\d+)件"
     r"(?:[(（]其中[^)）\d]{0,8}?上年(?:度)?结转[^)）\d]{0,6}?(\d+)件)?"
 )
-_LAWSUIT = re.compile(r"行政诉讼(?:案件|总数|共)?[^。；;，,\d]{0,6}?(\d+)件")
-_REVIEW = re.compile(r"行政复议(?:案件|总数|共)?[^。；;，,\d、和及]{0,6}?(\d+)件")
-
-
-def narrative_text(doc: Document) -> str:
-    """The report's prose: every row outside the three tables, squashed."""
-    sections = find_sections(doc)
-    skip = set()
-    for part in TABLE_PARTS:
-        if part in sections:
-            s = sections[part]
-            skip.update(range(s.start, s.end))
-    return squash("\n".join(r.text for i, r in enumerate(doc.rows) if i not in skip and len(r.cells) <= 2))
-
-
 def check_narrative(f: dict, doc: Document) -> list[Flag]:
     out: list[Flag] = []
-    text = narrative_text(doc)
+    text = prose_text(doc)
     new_total = f.get("requests.new_received.total")
     carried = f.get("requests.carried_over.total")
     for m in _RECEIVED.finditer(text):
@@ -161,12 +146,12 @@ def check_narrative(f: dict, doc: Document) -> list[Flag]:
                             message=f"the narrative says 「{m.group(0)}」 but table 三 has 新收 {new_total}, 上年结转 {carried}"))
         break  # the first statement of the year's applications is the one the table must match
     lawsuits = [f.get("appeals.lawsuit_direct.total"), f.get("appeals.lawsuit_after_review.total")]
-    m = _LAWSUIT.search(text)
+    m = LAWSUIT_FIGURE.search(text)
     if m and any(v is not None for v in lawsuits) and int(m.group(1)) != _sum(lawsuits):
         out.append(Flag(rule="R6", severity="error", keys=["appeals.lawsuit_direct.total", "appeals.lawsuit_after_review.total"],
                         expected=int(m.group(1)), printed=_sum(lawsuits),
                         message=f"the narrative says 「{m.group(0)}」 but table 四 has {_sum(lawsuits):g} lawsuits"))
-    m = _REVIEW.search(text)
+    m = REVIEW_FIGURE.search(text)
     review = f.get("appeals.admin_review.total")
     if m and review is not None and int(m.group(1)) != review:
         out.append(Flag(rule="R6", severity="error", keys=["appeals.admin_review.total"], expected=int(m.group(1)),

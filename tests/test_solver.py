@@ -145,3 +145,56 @@ def test_long_runs_are_fast():
     fewest_blanks([run("102030405060210")], 7, groups=R1)
     fewest_blanks([run("12345678910111213145")], 7, groups=R1)  # no reading: the search must still stop soon
     assert time.perf_counter() - t < 1.0
+
+
+# ---------------------------------------------------------------- outside evidence (the narrative's figures)
+
+def _run_tok(text: str):
+    from extractor.document import Location
+    from extractor.read.cells import Token
+    from extractor.textnorm import parse_number
+
+    return Token("number", text, Location(), parse_number(text))
+
+
+def _lawsuits(n: int):
+    from extractor.read.damaged import Check
+
+    return Check(f"lawsuits {n}", lambda v: (v[9] or 0) + (v[14] or 0) == n)
+
+
+def test_evidence_rules_out_readings_of_damaged_material_only():
+    from extractor.read.damaged import row_readings
+
+    glued = [_run_tok("0000080000800000")]
+    alone = row_readings(glued, 15, R4)
+    assert len(alone.cands) == 875 and not any(alone.dropped) and not alone.evidence
+    # 8 lawsuits: no reading without a spurious value has them; with one, exactly one does.
+    got = row_readings(glued, 15, R4, check=_lawsuits(8))
+    assert [got.values(i) for i in range(len(got.cands))] == [(0, 0, 0, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 0, 0)]
+    assert all(got.dropped) and "every reading without a spurious value" in got.evidence
+    # 80 lawsuits: the readings without a spurious value that have them are kept, the others ruled out.
+    got = row_readings(glued, 15, R4, check=_lawsuits(80))
+    assert 0 < len(got.cands) < 875 and not any(got.dropped) and "rules out" in got.evidence
+    assert all((got.values(i)[9] or 0) + (got.values(i)[14] or 0) == 80 for i in range(len(got.cands)))
+    # A figure no reading has: not used at all.
+    got = row_readings(glued, 15, R4, check=_lawsuits(7))
+    assert len(got.cands) == 875 and not got.evidence
+    # A clear row is the printed reading, whatever the evidence says.
+    clear = [_run_tok(x) for x in "0 0 0 0 0 8 0 0 0 8 0 0 0 0 0".split()]
+    got = row_readings(clear, 15, R4, check=_lawsuits(3))
+    assert got.kind == "clear" and got.values(0)[9] == 8
+
+
+def test_figures_check_uses_only_figures_whose_cells_are_known():
+    from extractor.read.damaged import Figure, figures_check
+
+    keys = [f"appeals.lawsuit_direct.{o}" for o in ("upheld", "corrected", "other", "pending", "total")]
+    lawsuits = Figure(("appeals.lawsuit_direct.total", "appeals.lawsuit_after_review.total"), 8, "行政诉讼案件8件")
+    review = Figure(("appeals.admin_review.total",), 1, "行政复议1件")
+    assert figures_check(keys, [lawsuits, review]) is None  # 复议后起诉's total is not known
+    got = figures_check(keys, [lawsuits, review], known={"appeals.lawsuit_after_review.total": 3})
+    assert got is not None and "行政诉讼案件8件" in got.what and "行政复议" not in got.what
+    assert got.ok((5, 0, 0, 0, 5)) and not got.ok((8, 0, 0, 0, 8))
+    got = figures_check(keys, [lawsuits], known={"appeals.lawsuit_after_review.total": None})  # null counts as 0
+    assert got.ok((8, 0, 0, 0, 8)) and not got.ok((5, 0, 0, 0, 5))

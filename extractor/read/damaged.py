@@ -26,6 +26,11 @@ sums, those per-column survivors are what is kept: never fewer readings than are
 - several: cells they all agree on are kept, the others are null, and an error lists the readings;
 - none: an error, the row left null.
 
+Outside evidence: the figures the narrative states for table 四 (行政诉讼 N 件, 行政复议 N 件: what
+the validator holds the table to as R6) rule out readings of a damaged table 四 row that disagree
+with them, in the same order as the sums (a spurious value only when no reading without one agrees);
+a figure that no reading has is not used (it may speak of something else: the validator flags it).
+
 A row whose printed numbers are clear (separated, the right count) is never re-read: it is the
 printed reading even when it breaks a rule, and the validator flags it. Blanks at the ends of a
 row are the one exception: they may be layout padding, so when the printed reading does not add
@@ -51,6 +56,7 @@ from extractor.read.solver import (
     enumerate_readings,
     values_of,
 )
+from extractor.sections import TABLE_PARTS, find_sections
 from extractor.textnorm import has_cjk, label_key, parse_number, squash
 
 MAX_DIGITS = 6  # digits of one cell split off a run (counts); whole printed numbers are not bounded
@@ -116,6 +122,7 @@ class RowReadings:
     truncated: bool = False
     inserted: int = 0  # blanks assumed to have left no trace
     dropped: list[bool] = field(default_factory=list)  # per reading: a printed value read as spurious
+    evidence: str = ""  # outside evidence (the narrative) that ruled readings out, described
 
     def __post_init__(self):
         if len(self.dropped) != len(self.cands):
@@ -207,26 +214,70 @@ def _spurious(core: list[Token], width: int, groups, cell_ok, limit: int) -> lis
     return out
 
 
-def _damaged_readings(core: list[Token], width: int, groups, cell_ok, limit: int) -> RowReadings | None:
+def _damaged_readings(core: list[Token], width: int, groups, cell_ok, limit: int,
+                      check: Check | None = None) -> RowReadings | None:
     """Readings of short or run-together material.
 
     Blank cells that left no trace may sit anywhere, any number of them: a reading is never
     preferred for needing fewer (that would be a guess, and a wrong value without a flag). A
     spurious value is a printed anomaly, so it is only assumed when nothing else adds up.
+
+    ``check`` is outside evidence on the whole row (the narrative's own figures, see
+    ``figures_check``): readings it rejects are ruled out. The rules are applied in the same
+    order as without it: readings with a spurious value only when no reading without one passes
+    every rule; and when no reading at all passes it, the evidence is not used (it may speak of
+    something else; the validator reports the disagreement).
     """
     kw = dict(groups=groups, cell_ok=cell_ok, max_digits=MAX_DIGITS, limit=limit)
     plain = enumerate_readings(_items(core), width, inserted=None, **kw)
+
+    def build(found: list[tuple[Token | None, ...]], spurious: list[tuple[Token | None, ...]], truncated: bool,
+              evidence: str = "") -> RowReadings | None:
+        if not found and not spurious:
+            return None
+        fewest = min((sum(c is None for c in r) for r in found + spurious), default=0)
+        return RowReadings("short", core, found + spurious, truncated, fewest,
+                           [False] * len(found) + [True] * len(spurious), evidence)
+
     cands = [_to_tokens(r, core) for r in plain.readings]
-    fewest = min((sum(c is None for c in r) for r in plain.readings), default=0)
+    if check is not None and cands:
+        kept = [c for c in cands if check.ok(_token_values(c))]
+        if kept and len(kept) < len(cands):
+            gone = len(cands) - len(kept)
+            return build(kept, [], plain.truncated,
+                         f"{check.what} rules out {gone}{'+' if plain.truncated else ''} more")
+        if not kept and not plain.truncated:
+            extra = [c for c in _spurious(core, width, groups, cell_ok, limit) if check.ok(_token_values(c))]
+            if extra:
+                return build([], extra, False, f"{check.what} rules out every reading without a spurious value "
+                                               f"({len(cands)} of them)")
     extra = [] if cands else _spurious(core, width, groups, cell_ok, limit)
-    if not cands and not extra:
-        return None
-    return RowReadings("short", core, cands + extra, plain.truncated, fewest, [False] * len(cands) + [True] * len(extra))
+    if check is not None and extra:
+        agree = [c for c in extra if check.ok(_token_values(c))]
+        if agree and len(agree) < len(extra):
+            return build([], agree, False, f"{check.what} rules out {len(extra) - len(agree)} more")
+    return build(cands, extra, plain.truncated)
+
+
+def _token_values(cells: Sequence[Token | None]) -> tuple[Value, ...]:
+    return tuple(None if t is None else (t.value if t.kind == "number" else None) for t in cells)
+
+
+@dataclass
+class Check:
+    """Outside evidence on a row's reading: ``ok(values)`` says whether a reading agrees with it."""
+
+    what: str  # how the evidence reads in a flag: "the narrative's 「行政诉讼案件8件」"
+    ok: Callable[[tuple[Value, ...]], bool]
 
 
 def row_readings(tokens: list[Token], width: int, groups: Sequence[tuple[int, int]] = (),
-                 cell_ok: CellOk | None = count_ok, limit: int = 2000) -> RowReadings:
-    """Every reading of a row's value tokens into ``width`` cells that passes its own sums."""
+                 cell_ok: CellOk | None = count_ok, limit: int = 2000, check: Check | None = None) -> RowReadings:
+    """Every reading of a row's value tokens into ``width`` cells that passes its own sums.
+
+    ``check`` (outside evidence) only ever narrows the readings of damaged material: a clear
+    row is the printed reading whatever the evidence says.
+    """
     fitted = fit_blanks(tokens, width)
     clear = len(fitted) == width and not any(is_run(t) for t in fitted)
     if clear:
@@ -251,7 +302,7 @@ def row_readings(tokens: list[Token], width: int, groups: Sequence[tuple[int, in
         return RowReadings("extra" if got.readings else "unreadable", fitted,
                            [_to_tokens(r, fitted) for r in got.readings], got.truncated)
     core = _strip_ends(tokens)
-    return _damaged_readings(core, width, groups, cell_ok, limit) or RowReadings("unreadable", core)
+    return _damaged_readings(core, width, groups, cell_ok, limit, check) or RowReadings("unreadable", core)
 
 
 def _trim_pads(tokens: list[Token]) -> list[Token]:
@@ -375,12 +426,82 @@ def place(keys: list[str | None], rr: RowReadings, feasible: list[int], reading:
 
 
 def place_row(keys: list[str | None], tokens: list[Token], reading: Reading, what: str, how: str,
-              groups: Sequence[tuple[int, int]] = (), cell_ok: CellOk | None = count_ok) -> None:
+              groups: Sequence[tuple[int, int]] = (), cell_ok: CellOk | None = count_ok,
+              check: Check | None = None) -> None:
     """One row on its own (tables 二 and 四): readings that pass the row's sums, placed."""
-    rr = row_readings(tokens, len(keys), groups, cell_ok)
+    rr = row_readings(tokens, len(keys), groups, cell_ok, check=check)
     by = ("R4 per appeals group" if len(groups) > 1 else "its own total") if groups else \
         "no sum to check: the cells' types only"
+    if rr.evidence:
+        by += f"; {rr.evidence}"
     place(keys, rr, list(range(len(rr.cands))), reading, what, how, by=by)
+
+
+# ---------------------------------------------------------------- the narrative's own figures
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure the report's prose states and the tables must match (R6): the cells it sums, and the quote."""
+
+    keys: tuple[str, ...]
+    value: int
+    quote: str
+
+
+# The narrative's table 四 figures; the validator's R6 uses these same patterns and prose.
+LAWSUIT_FIGURE = re.compile(r"行政诉讼(?:案件|总数|共)?[^。；;，,\d]{0,6}?(\d+)件")
+REVIEW_FIGURE = re.compile(r"行政复议(?:案件|总数|共)?[^。；;，,\d、和及]{0,6}?(\d+)件")
+
+
+def prose_text(doc) -> str:
+    """The report's prose: every row outside the three tables, squashed (as the validator reads it)."""
+    sections = find_sections(doc)
+    skip: set[int] = set()
+    for part in TABLE_PARTS:
+        if part in sections:
+            s = sections[part]
+            skip.update(range(s.start, s.end))
+    return squash("\n".join(r.text for i, r in enumerate(doc.rows) if i not in skip and len(r.cells) <= 2))
+
+
+def narrative_figures(doc) -> list[Figure]:
+    """The figures of table 四 that the narrative states, read exactly as the validator reads them
+    for R6 (行政诉讼 N 件 = 直接起诉总计 + 复议后起诉总计; 行政复议 N 件 = 复议总计)."""
+    text = prose_text(doc)
+    out = []
+    m = LAWSUIT_FIGURE.search(text)
+    if m:
+        out.append(Figure(("appeals.lawsuit_direct.total", "appeals.lawsuit_after_review.total"), int(m.group(1)),
+                          m.group(0)))
+    m = REVIEW_FIGURE.search(text)
+    if m:
+        out.append(Figure(("appeals.admin_review.total",), int(m.group(1)), m.group(0)))
+    return out
+
+
+def figures_check(keys: Sequence[str | None], figures: Sequence[Figure],
+                  known: dict[str, Value] | None = None) -> Check | None:
+    """Outside evidence for one row's readings: every narrative figure whose cells are the row's
+    own (or cells already read, in ``known``) must come out as stated. None when no figure applies."""
+    known = known or {}
+    pos = {k: i for i, k in enumerate(keys) if k is not None}
+    usable = [f for f in figures if any(k in pos for k in f.keys) and all(k in pos or k in known for k in f.keys)]
+    if not usable:
+        return None
+
+    def ok(values: tuple[Value, ...]) -> bool:
+        for f in usable:
+            got = sum(_num(values[pos[k]]) if k in pos else _num(known[k]) for k in f.keys)
+            if abs(got - f.value) > _EPS:
+                return False
+        return True
+
+    quotes = "、".join(f"「{f.quote}」" for f in usable)
+    return Check(f"the narrative's {quotes} (R6)", ok)
+
+
+def _num(v: Value) -> int | float:
+    return 0 if v is None else v
 
 
 # ---------------------------------------------------------------- table 三 as a whole
@@ -656,7 +777,7 @@ def active_cell_ok(cols: Sequence[str | None]) -> CellOk:
 
 
 __all__ = [
-    "MAX_DIGITS", "RowReadings", "active_cell_ok", "block_rows", "column_pass", "count_ok",
-    "header_columns", "place", "place_requests", "place_row", "read_unlabeled_requests", "row_readings",
-    "unglue", "unlabeled_rows", "values_of",
+    "MAX_DIGITS", "Check", "Figure", "RowReadings", "active_cell_ok", "block_rows", "column_pass", "count_ok",
+    "figures_check", "header_columns", "narrative_figures", "place", "place_requests", "place_row", "prose_text",
+    "read_unlabeled_requests", "row_readings", "unglue", "unlabeled_rows", "values_of",
 ]

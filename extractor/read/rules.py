@@ -9,6 +9,7 @@ left null with an error flag naming the cells.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from extractor.contract import (
     APPEAL_GROUPS,
@@ -33,10 +34,13 @@ from extractor.read.labels import (
     match,
 )
 from extractor.read.damaged import (
+    Figure,
     active_cell_ok,
     block_rows,
+    figures_check,
     header_columns,
     is_run,
+    narrative_figures,
     place_requests,
     place_row,
     read_unlabeled_requests,
@@ -59,7 +63,10 @@ def read_rules(doc: Document) -> Reading:
             reading.unread.add(part)
             continue
         tokens = tokens_of(sec.rows(doc), sec.start)
-        {"active": _read_active, "requests": _read_requests, "appeals": _read_appeals}[part](tokens, reading)
+        if part == "appeals":
+            _read_appeals(tokens, reading, lambda: narrative_figures(doc))
+            continue
+        {"active": _read_active, "requests": _read_requests}[part](tokens, reading)
     return reading
 
 
@@ -254,7 +261,11 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
 
 # ---------------------------------------------------------------- table 四
 
-def _read_appeals(tokens: list[Token], reading: Reading) -> None:
+def _read_appeals(tokens: list[Token], reading: Reading,
+                  figures: Callable[[], list[Figure]] = lambda: []) -> None:
+    """Table 四. A damaged row (digits run together, a value missing or one too many) is read by R4
+    per group and, as outside evidence, the narrative's own figures (``figures``: what the
+    validator checks for R6), which only ever narrow the readings of damaged material."""
     by_group: dict[str, list[Token]] = {}
     loose: list[Token] = []
     rows: dict[int, list[Token]] = {}
@@ -276,6 +287,12 @@ def _read_appeals(tokens: list[Token], reading: Reading) -> None:
     width = len(APPEAL_GROUPS) * len(APPEAL_OUTCOMES)
     keys = [f"appeals.{g}.{o}" for g in APPEAL_GROUPS for o in APPEAL_OUTCOMES]
     if by_group and not loose:
+        clear: dict[str, int | float | None] = {}
+        for g in APPEAL_GROUPS:
+            vals = fit_blanks(by_group.get(g, []), 5)
+            if len(vals) == 5:
+                for o, t in zip(APPEAL_OUTCOMES, vals):
+                    clear[f"appeals.{g}.{o}"] = t.value if t.kind == "number" else None
         for g in APPEAL_GROUPS:
             gkeys = [f"appeals.{g}.{o}" for o in APPEAL_OUTCOMES]
             vals = fit_blanks(by_group.get(g, []), 5)
@@ -283,7 +300,8 @@ def _read_appeals(tokens: list[Token], reading: Reading) -> None:
                 for k, t in zip(gkeys, vals):
                     reading.put(k, t, "table 四")
             else:
-                place_row(gkeys, by_group.get(g, []), reading, f"table 四 {g}", "table 四", groups=[(0, 5)])
+                place_row(gkeys, by_group.get(g, []), reading, f"table 四 {g}", "table 四", groups=[(0, 5)],
+                          check=figures_check(gkeys, figures(), clear))
         return
     vals = fit_blanks(loose, width)
     if len(vals) == width:
@@ -294,7 +312,8 @@ def _read_appeals(tokens: list[Token], reading: Reading) -> None:
         reading.flag(Flag(rule="READ", severity="error", keys=keys, message="table 四 has no values"))
         reading.unread.add("appeals")
         return
-    place_row(keys, vals, reading, "table 四", "table 四", groups=[(i, i + 5) for i in range(0, width, 5)])
+    place_row(keys, vals, reading, "table 四", "table 四", groups=[(i, i + 5) for i in range(0, width, 5)],
+              check=figures_check(keys, figures()))
 
 
 # 未经复议直接起诉 must be tried before 行政复议 (its label contains 复议).
