@@ -18,10 +18,10 @@ class Step(dict):
     pass
 
 
-def answer(content, prompt_tokens=100, completion_tokens=50) -> Step:
+def answer(content, prompt_tokens=100, completion_tokens=50, finish_reason="stop") -> Step:
     if not isinstance(content, str):
         content = json.dumps(content, ensure_ascii=False)
-    return Step(kind="answer", content=content, usage=(prompt_tokens, completion_tokens))
+    return Step(kind="answer", content=content, usage=(prompt_tokens, completion_tokens), finish_reason=finish_reason)
 
 
 def error(status: int, headers: dict | None = None, body: str = '{"error": {"message": "scripted"}}') -> Step:
@@ -96,7 +96,7 @@ class ScriptedLLM:
                 payload = {
                     "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "test"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
+                    "choices": [{"index": 0, "finish_reason": step.get("finish_reason", "stop"),
                                  "message": {"role": "assistant", "content": step["content"]}}],
                     "usage": {"prompt_tokens": pin, "completion_tokens": pout, "total_tokens": pin + pout},
                 }

@@ -164,6 +164,40 @@ def test_truncated_and_schema_breaking_json_are_re_asked():
     assert r.llm["calls"] == 5
 
 
+def test_an_answer_cut_off_at_max_tokens_is_re_asked_not_a_failed_report():
+    gold = gold_of(SEED)
+    with ScriptedLLM(default=lambda req: answer(perfect_answer(gold, section_of(req)))) as s:
+        s.script = [answer('{"rows": [{"label": "规章", "values": [0, 0', 100, 2048, finish_reason="length")]
+        r = extract_file(SEEDS / f"{SEED}.txt", engine="llm", llm=reader(s, max_reasks=1))
+    assert r.status == "ok" and r.fields == gold["fields"]
+    assert r.llm["calls"] == 4 and r.llm["output_tokens"] == 2048 + 3 * 50  # the cut-off call is counted
+
+    with ScriptedLLM(default=lambda req: answer('{"rows": [', 100, 2048, finish_reason="length")) as s:
+        r = extract_file(SEEDS / f"{SEED}.txt", engine="llm", llm=reader(s, max_reasks=1))
+    assert r.status == "flagged" and r.error is None
+    assert any("no usable LLM answer" in f.message for f in r.flags)
+
+
+def test_rows_the_model_skips_or_mislabels_are_flagged_not_silently_null():
+    gold = gold_of(SEED)
+
+    def skipping(req):
+        a = perfect_answer(gold, section_of(req))
+        if section_of(req) == "requests":
+            a["rows"] = [r for r in a["rows"] if r["label"] != ROW_LABEL["disclosed"]]
+            a["rows"][0]["label"] = "第二十条第(一)项"  # a label that is no table 三 row
+        return answer(a)
+
+    with ScriptedLLM(default=skipping) as s:
+        r = extract_file(SEEDS / f"{SEED}.txt", engine="llm", llm=reader(s, max_reasks=1))
+        requests_calls = [q for q in s.requests if section_of(q) == "requests"]
+    assert len(requests_calls) == 2 and "put in no cell" in requests_calls[1]["messages"][-1]["content"]
+    assert r.status == "flagged"
+    [flag] = [f for f in r.flags if f.rule == "LLM" and f.severity == "error"]
+    assert "section requests: 14 printed number(s)" in flag.message  # 新收 and 予以公开, 7 cells each
+    assert r.fields["requests.disclosed.total"] is None and r.fields["requests.new_received.total"] is None
+
+
 def test_endpoint_down_flags_the_sections_and_never_crashes():
     with ScriptedLLM(default=lambda req: error(503)) as s:
         r = extract_file(SEEDS / f"{SEED}.txt", engine="llm", llm=reader(s))

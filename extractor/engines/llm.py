@@ -110,13 +110,27 @@ class Cells:
     flags: list[Flag]
 
 
+def _request_row(label: str) -> str | None:
+    """A table 三 row name for a label, with the two labels the fragment table leaves to context:
+    "（六）其他处理" printed as one row, and "3.其他" under it."""
+    name = match(label, REQUEST_ROW_FRAGMENTS)
+    key = label_key(label)
+    if name is None and "其他处理" in key:
+        return "other_processing"
+    if name is None and key in ("其他", "其它"):
+        return "other_other"
+    return name
+
+
 def _regions(tokens: list[Token], table: dict[str, tuple[str, ...]]) -> dict[str, list[Token]]:
     """Value tokens after each row label, up to the next row label (first occurrence of each row)."""
     out: dict[str, list[Token]] = {}
     current: str | None = None
     for t in tokens:
         if t.kind == "label":
-            name = match(t.text, table)
+            name = _request_row(t.text) if table is REQUEST_ROW_FRAGMENTS else match(t.text, table)
+            if name == "other_other" and not any(k.startswith("other_") for k in out):
+                name = None  # the "其他" column header, not the "3.其他" sub-row of （六）
             if name == "total_processed" and not out:
                 name = None  # the 总计 column header, not the （七）总计 row
             if name is not None:
@@ -205,12 +219,7 @@ def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Readi
     if part == "requests":
         regions = _regions(tokens, REQUEST_ROW_FRAGMENTS)
         for row in answer.rows:
-            name = match(row.label, REQUEST_ROW_FRAGMENTS)
-            key = label_key(row.label)
-            if name is None and "其他处理" in key:
-                name = "other_processing"
-            elif name is None and key in ("其他", "其它"):
-                name = "other_other"
+            name = _request_row(row.label)
             if name is None or len(row.values) != len(APPLICANT_COLUMNS):
                 flags.append(Flag(rule="LLM", severity="warning", message=f"LLM row 「{row.label}」 with {len(row.values)} values "
                                   "does not fit table 三; ignored"))
@@ -239,12 +248,27 @@ def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Readi
             g = APPEAL_GROUPS.index(name)
             cells = printed[g * 5 : g * 5 + 5] if fits else None
             put_row([f"appeals.{name}.{o}" for o in APPEAL_OUTCOMES], grp.values, cells)
+    flags += _unplaced(part, tokens, prov)
     return Cells(values, prov, flags)
+
+
+def _unplaced(part: str, tokens: list[Token], prov: dict[str, Location]) -> list[Flag]:
+    """Printed numbers of the section that no value of the answer points at: an answer that skipped
+    or mislabelled rows leaves cells null, and nulls alone would not say so."""
+    used = [(loc.start, loc.end) for loc in prov.values() if loc.start is not None]
+    missed = [t for t in tokens if t.kind == "number" and t.loc.start is not None
+              and not any(s < t.loc.end and t.loc.start < e for s, e in used)]
+    if not missed:
+        return []
+    shown = "、".join(f"「{t.text}」 at chars {t.loc.start}-{t.loc.end}" for t in missed[:6])
+    return [Flag(rule="LLM", severity="error", keys=[],
+                 message=f"section {part}: {len(missed)} printed number(s) the LLM answer put in no cell: {shown}"
+                         + (" …" if len(missed) > 6 else ""))]
 
 
 def _findings(part: str, cells: Cells) -> list[str]:
     """What to tell the model on a re-ask: ungrounded values and sums that do not add up."""
-    out = [f.message for f in cells.flags if f.rule == "R7"]
+    out = [f.message for f in cells.flags if f.rule == "R7" or (f.rule == "LLM" and f.severity == "error")]
     if part == "requests":
         out += [f.message for f in check_row_totals(cells.values)]
     elif part == "appeals":

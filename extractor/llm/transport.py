@@ -17,7 +17,7 @@ import logging
 import diskcache
 import instructor
 import openai
-from instructor.core import InstructorRetryException
+from instructor.core import IncompleteOutputException, InstructorRetryException
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -137,6 +137,10 @@ class LLMClient:
             u = getattr(e, "total_usage", None)
             self._count(usage, getattr(u, "prompt_tokens", 0) or 0, getattr(u, "completion_tokens", 0) or 0)
             raise BadAnswer(_short(e), usage) from None
+        except IncompleteOutputException as e:  # the answer hit max_tokens: whatever JSON it began is cut off
+            u = getattr(e.last_completion, "usage", None)
+            self._count(usage, getattr(u, "prompt_tokens", 0) or 0, getattr(u, "completion_tokens", 0) or 0)
+            raise BadAnswer(f"the answer was cut off at max_tokens ({self.cfg.max_tokens})", usage) from None
         except (ValidationError, json.JSONDecodeError) as e:
             self._count(usage, 0, 0)
             raise BadAnswer(_short(e), usage) from None
