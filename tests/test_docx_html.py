@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 docx = pytest.importorskip("docx")
-pytest.importorskip("bs4")
 
 from eval.harness import evaluate  # noqa: E402
-from extractor.errors import CorruptFile, EmptyDocument, MissingTool, TooLarge  # noqa: E402
+from extractor.errors import CorruptFile, EmptyDocument, MissingTool, TooLarge, UnsupportedFormat  # noqa: E402
 from extractor.ingest import read_document  # noqa: E402
 from extractor.ingest.docx import format_number, read_docx  # noqa: E402
 from extractor.ingest.html import read_html  # noqa: E402
@@ -275,6 +274,35 @@ def test_corrupt_docx_raises_corrupt_file(tmp_path):
     assert result.status == "failed" and result.error["code"] in ("corrupt_file", "unsupported_format")
 
 
+def _rewritten_docx(replace: dict[bytes, bytes]) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(_merged_docx()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            for old, new in replace.items():
+                data = data.replace(old, new)
+            z.writestr(info, data)
+    return out.getvalue()
+
+
+def test_strict_ooxml_docx_is_named_unsupported():
+    strict = _rewritten_docx({b"http://schemas.openxmlformats.org/wordprocessingml/2006/main":
+                              b"http://purl.oclc.org/ooxml/wordprocessingml/main",
+                              b"http://schemas.openxmlformats.org/officeDocument/2006/relationships":
+                              b"http://purl.oclc.org/ooxml/officeDocument/relationships"})
+    with pytest.raises(UnsupportedFormat, match="Strict"):
+        read_docx(strict, "strict.docx")
+
+
+def test_docx_reads_only_the_parts_it_needs():
+    # damaged settings (never read) do not make the report unreadable; a damaged body does
+    doc = read_docx(_rewritten_docx({b"<w:settings": b"<w:settings <<"}), "t.docx")
+    assert doc.rows[0].text == "表前的段落"
+    with pytest.raises(CorruptFile):
+        read_docx(_rewritten_docx({b"<w:body>": b"<w:body><<"}), "b.docx")
+
+
 def test_docx_zip_bomb_is_refused_before_reading():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
@@ -378,6 +406,12 @@ def test_deeply_nested_html_does_not_crash_and_keeps_what_follows():
     page = ("<html><body>" + "<span><b><div><table><tr><td>" * 1500 + "深处").encode()
     doc = read_html(page, "deeper.html")
     assert doc.rows[-1].text == "深处"
+
+
+def test_html_after_the_closing_html_tag_is_read():
+    page = ("<html><body><p>一、总体情况</p></body></html>\n<p>正文</p>"
+            "<table><tr><td>规章</td><td>3</td></tr></table>").encode()
+    assert [r.text for r in read_html(page, "after.html").rows] == ["一、总体情况", "正文", "规章 3"]
 
 
 def test_html_through_read_document(tmp_path):

@@ -29,7 +29,7 @@ def read_document(path: str | Path, limits: Limits | None = None, *, max_bytes: 
     kind = sniff(data, path.suffix.lower())
     if kind == "text":
         return read_text_bytes(data, str(path))
-    with paused():  # a reader's first import (pymupdf, lxml, bs4) is not the file's time
+    with paused():  # a reader's first import (pymupdf, lxml) is not the file's time
         _import_reader(kind)
     if kind == "pdf":
         from extractor.ingest.pdf import read_pdf
@@ -79,8 +79,7 @@ def _import_reader(kind: str) -> None:
     if kind == "pdf":
         import extractor.ingest.pdf  # noqa: F401
     elif kind in ("docx", "html", "doc"):
-        import bs4  # noqa: F401
-        import docx  # noqa: F401
+        import lxml.etree  # noqa: F401
 
         import extractor.ingest.docx  # noqa: F401
         import extractor.ingest.html  # noqa: F401

@@ -21,12 +21,15 @@ is read with the HTML reader and spliced in place.
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
+import posixpath
 import re
 import zipfile
 from typing import Iterator
 
-from extractor.document import Cell, Document, Location, Row
+from extractor.document import Document
 from extractor.errors import CorruptFile, EmptyDocument, EncryptedFile, ExtractError, TooLarge, UnsupportedFormat
 from extractor.ingest.text import normalise
 from extractor.limits import check_deadline
@@ -46,15 +49,20 @@ def _w(tag: str) -> str:
 
 T_P, T_TBL, T_TR, T_TC, T_SDT, T_SDTCONTENT = _w("p"), _w("tbl"), _w("tr"), _w("tc"), _w("sdt"), _w("sdtContent")
 T_CUSTOMXML, T_ALTCHUNK, T_BODY = _w("customXml"), _w("altChunk"), _w("body")
+T_PPR, T_NUMPR, T_NUMID, T_ILVL, T_PSTYLE, T_VAL = _w("pPr"), _w("numPr"), _w("numId"), _w("ilvl"), _w("pStyle"), _w("val")
+T_TCPR, T_GRIDSPAN, T_VMERGE, T_HMERGE = _w("tcPr"), _w("gridSpan"), _w("vMerge"), _w("hMerge")
+_GRID_BEFORE = f"{_w('trPr')}/{_w('gridBefore')}"
 # Wrappers whose children are read as if they stood in the wrapper's place.
 _WRAPPERS = {T_SDT, T_SDTCONTENT, T_CUSTOMXML, _w("ins"), _w("moveTo"), _w("smartTag"), _w("fldSimple"),
              _w("hyperlink"), f"{{{MC}}}AlternateContent", f"{{{MC}}}Choice"}
+_BLOCK_WRAPPERS = _WRAPPERS - {_w("hyperlink"), _w("fldSimple"), _w("smartTag")}  # those that can hold paragraphs
 # Subtrees whose text is not printed (or is printed elsewhere).
 _SKIP = {_w("del"), _w("moveFrom"), f"{{{MC}}}Fallback", _w("pPr"), _w("rPr"), _w("tblPr"), _w("trPr"), _w("tcPr"),
          _w("instrText"), _w("delText"), _w("delInstrText"), _w("footnoteReference"), _w("endnoteReference"),
          _w("commentReference")}
 
-RawCell = tuple[str, Location]
+Where = tuple[int, int, int] | None  # (table, row, grid column) of a table cell; None outside tables
+RawCell = tuple[str, Where]
 RawRow = list[RawCell]
 
 
@@ -65,6 +73,16 @@ _WS = re.compile(r"\s+")
 
 def clean(text: str) -> str:
     """Cell text as the rules reader wants it: NFKC (text.normalise), one line, single spaces."""
+    if len(text) <= _CACHED_LENGTH:
+        return _clean_short(text)
+    return _WS.sub(" ", normalise(text)).strip()
+
+
+_CACHED_LENGTH = 256  # cell texts repeat (numbers, row labels) within a report and across reports
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean_short(text: str) -> str:
     return _WS.sub(" ", normalise(text)).strip()
 
 
@@ -85,43 +103,52 @@ def join_lines(lines: list[str]) -> str:
     return out
 
 
-def blank_cells(loc: Location, span: int) -> RawRow:
+def blank_cells(where: Where, span: int) -> RawRow:
     """An empty cell spanning ``span`` grid columns, as that many empty cells.
 
     A merged blank over five value columns (法人或其他组织 printed blank) must still fill five
     cells, or the values after it move left; before a label, extra blanks are harmless.
     A cell that prints something appears once, whatever it spans.
     """
-    return [("", loc.model_copy(update={"col": None if loc.col is None else loc.col + i}))
-            for i in range(max(1, min(span, 64)))]
+    n = max(1, min(span, 64))
+    if where is None:
+        return [("", None)] * n
+    table, row, col = where
+    return [("", (table, row, col + i)) for i in range(n)]
 
 
 def assemble(path: str, kind: str, rows: list[RawRow], encoding: str | None = None,
              notes: list[str] | None = None) -> Document:
-    """Rows of (text, location) -> Document whose text is the rows joined, spans set on every cell."""
+    """Rows of (text, where) -> Document whose text is the rows joined, spans set on every cell."""
     parts: list[str] = []
-    out: list[Row] = []
+    out: list[dict] = []
     pos = 0
     for raw in rows:
         texts = [clean(t) for t, _ in raw]
         if not any(texts):
             continue  # a row with nothing printed carries nothing for any reader
         cells = []
-        for i, (text, (_, loc)) in enumerate(zip(texts, raw)):
+        for i, (text, (_, where)) in enumerate(zip(texts, raw)):
             if i:
                 parts.append("\t")
                 pos += 1
-            loc = loc.model_copy(update={"start": pos, "end": pos + len(text)})
-            cells.append(Cell(text=text, loc=loc))
+            end = pos + len(text)
+            if where is None:
+                loc = {"start": pos, "end": end}
+            else:
+                loc = {"start": pos, "end": end, "table": where[0], "row": where[1], "col": where[2]}
+            cells.append({"text": text, "loc": loc})
             parts.append(text)
-            pos += len(text)
+            pos = end
         parts.append("\n")
         pos += 1
-        out.append(Row(cells=cells))
+        out.append({"cells": cells})
     text = "".join(parts)
     if not text.strip():
         raise EmptyDocument("the file holds no text")
-    return Document(path=path, kind=kind, text=text, rows=out, encoding=encoding, notes=list(notes or []))
+    # one validation builds every Row, Cell and Location: cheaper than constructing them one by one
+    return Document.model_validate({"path": path, "kind": kind, "text": text, "rows": out, "encoding": encoding,
+                                    "notes": list(notes or [])})
 
 
 # ====================================================================== DOCX
@@ -167,56 +194,120 @@ def check_zip(data: bytes, main: str = "word/document.xml", max_total: int = MAX
 
 
 def _safe_xml(blob: bytes):
+    """Parse a part as python-docx does (no entities, no network, blank text between tags dropped)."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
     return etree.fromstring(blob, parser)
 
 
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_REL_TYPES = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/",
+              "http://purl.oclc.org/ooxml/officeDocument/relationships/")  # transitional, Strict
+
+
+class _Part:
+    def __init__(self, content_type: str, blob: bytes):
+        self.content_type = content_type
+        self.blob = blob
+
+
 class _Package:
-    """The parts of a DOCX package the walker needs: body, numbering, styles, related parts."""
+    """The parts of a DOCX package the walker needs: body, numbering, styles, related parts.
+
+    Only these parts are read (python-docx would parse every part of the package): the main
+    document found through the package relationships, and the parts it relates to by name.
+    """
 
     def __init__(self, data: bytes, max_bytes: int = MAX_TOTAL_UNCOMPRESSED):
         check_zip(data, max_total=max_bytes)
         try:
-            from docx.opc.constants import RELATIONSHIP_TYPE as RT
-            from docx.opc.package import OpcPackage
-
-            pkg = OpcPackage.open(io.BytesIO(data))
-            main = pkg.main_document_part
-            root = getattr(main, "element", None)
-            if root is None:  # .docm / .dotx / unknown content type: python-docx keeps only the blob
-                root = _safe_xml(main.blob)
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            self.main = self._main_part_name()
+            root = _safe_xml(self.zip.read(self.main))
             body = root.find(T_BODY)
             if body is None:
                 if "purl.oclc.org/ooxml" in str(root.tag):
                     raise UnsupportedFormat("a Strict Open XML DOCX; re-save it as a regular Word document (.docx)")
                 raise CorruptFile("the DOCX has no document body")
             self.body = body
-            self.main = main
-            self.numbering = self._related_xml(RT.NUMBERING)
-            self.styles = self._related_xml(RT.STYLES)
+            self.rels = self._rels(self.main)
+            self.numbering = self._related_xml("numbering")
         except ExtractError:
             raise
         except zipfile.BadZipFile as e:  # a member inflating past its declared size fails its CRC here
-            raise CorruptFile(f"not a readable DOCX: a part does not match its size or checksum in the zip "
-                              f"(damaged, or a zip bomb): {e}") from e
+            raise _bad_member(e) from e
         except Exception as e:  # KeyError for missing parts, lxml syntax errors, ...
             raise CorruptFile(f"not a readable DOCX: {type(e).__name__}: {e}") from e
 
-    def _related_xml(self, reltype: str):
-        for rel in self.main.rels.values():
-            if rel.reltype == reltype and not rel.is_external:
-                part = rel.target_part
-                el = getattr(part, "element", None)
-                return el if el is not None else _safe_xml(part.blob)
+    def _main_part_name(self) -> str:
+        for rel_type, target, external in self._rels("").values():
+            if rel_type == "officeDocument" and not external:
+                return target
+        raise KeyError("no relationship of type officeDocument in the package")
+
+    def _rels(self, part: str) -> dict[str, tuple[str, str, bool]]:
+        """rId -> (type's last word, member name of the target, external) for a part ("" for the package)."""
+        folder, name = posixpath.split(part)
+        rels_name = posixpath.join(folder, "_rels", name + ".rels")
+        try:
+            rels = _safe_xml(self.zip.read(rels_name))
+        except KeyError:  # a part without relationships
+            return {}
+        out = {}
+        for rel in rels.iter(_PKG_REL):
+            rel_type, target = rel.get("Type") or "", rel.get("Target") or ""
+            if rel_type.startswith(_REL_TYPES):
+                rel_type = rel_type.rsplit("/", 1)[1]
+            external = rel.get("TargetMode") == "External"
+            if not external:  # relative to the part's folder, or absolute from the package root
+                target = posixpath.normpath(posixpath.join("/" + folder, target))[1:]
+            out[rel.get("Id")] = (rel_type, target, external)
+        return out
+
+    def _related_xml(self, rel_type: str):
+        for kind, target, external in self.rels.values():
+            if kind == rel_type and not external:
+                return _safe_xml(self.zip.read(target))
         return None
 
-    def related(self, rid: str):
-        rel = self.main.rels.get(rid)
-        if rel is None or rel.is_external:
+    def styles(self):
+        """styles.xml (large in Word's templates): read only when a paragraph's number comes from its style."""
+        try:
+            return self._related_xml("styles")
+        except zipfile.BadZipFile as e:
+            raise _bad_member(e) from e
+        except Exception as e:  # noqa: BLE001 - lxml syntax errors, a missing part
+            raise CorruptFile(f"not a readable DOCX: {type(e).__name__}: {e}") from e
+
+    def related(self, rid: str) -> _Part | None:
+        """The part the main document relates to as ``rid``; None if there is none or it is a link."""
+        rel = self.rels.get(rid)
+        if rel is None or rel[2]:
             return None
-        return rel.target_part
+        try:
+            return _Part(self._content_type(rel[1]), self.zip.read(rel[1]))
+        except zipfile.BadZipFile as e:
+            raise _bad_member(e) from e
+        except KeyError as e:
+            raise CorruptFile(f"not a readable DOCX: KeyError: {e}") from e
+
+    def _content_type(self, member: str) -> str:
+        types = _safe_xml(self.zip.read("[Content_Types].xml"))
+        for override in types.iter(f"{_CT}Override"):
+            if (override.get("PartName") or "").lower() == "/" + member.lower():
+                return override.get("ContentType") or ""
+        ext = posixpath.splitext(member)[1][1:].lower()
+        for default in types.iter(f"{_CT}Default"):
+            if (default.get("Extension") or "").lower() == ext:
+                return default.get("ContentType") or ""
+        return ""
+
+
+def _bad_member(e: Exception) -> CorruptFile:
+    return CorruptFile(f"not a readable DOCX: a part does not match its size or checksum in the zip "
+                       f"(damaged, or a zip bomb): {e}")
 
 
 # ---------------------------------------------------------------- numbering
@@ -296,16 +387,16 @@ def format_number(n: int, fmt: str) -> str:
 class _Numbering:
     """Renders the automatic number of a numbered paragraph, counting as Word does (document order)."""
 
-    def __init__(self, numbering, styles):
+    def __init__(self, numbering, styles=None):
+        """``styles``: a function that returns styles.xml, called the first time a style is looked up."""
         self.nums: dict[str, tuple[str, dict[int, int]]] = {}  # numId -> (abstractNumId, start overrides)
         self.levels: dict[str, dict[int, tuple[int, str, str]]] = {}  # abstractNumId -> ilvl -> (start, fmt, text)
         self.counters: dict[str, dict[int, int]] = {}
         self.style_num: dict[str, tuple[str | None, int | None]] = {}
         self.style_based: dict[str, str] = {}
+        self.styles = styles
         if numbering is not None:
             self._load_numbering(numbering)
-        if styles is not None:
-            self._load_styles(styles)
 
     def _load_numbering(self, root) -> None:
         for an in root.iter(_w("abstractNum")):
@@ -343,13 +434,17 @@ class _Numbering:
         if not self.nums:
             return ""
         num_id, ilvl = None, None
-        ppr = p.find(_w("pPr"))
+        ppr = _child(p, T_PPR)
         if ppr is not None:
-            numpr = ppr.find(_w("numPr"))
+            numpr = _child(ppr, T_NUMPR)
             if numpr is not None:
-                num_id = _val(numpr.find(_w("numId")))
-                ilvl = _int(_val(numpr.find(_w("ilvl"))), None)
-            style = _val(ppr.find(_w("pStyle")))
+                num_id = _val(_child(numpr, T_NUMID))
+                ilvl = _int(_val(_child(numpr, T_ILVL)), None)
+            style = _val(_child(ppr, T_PSTYLE))
+            if style and (num_id is None or ilvl is None) and self.styles is not None:
+                root, self.styles = self.styles(), None
+                if root is not None:
+                    self._load_styles(root)
             seen = 0
             while style and (num_id is None or ilvl is None) and seen < 12:
                 s_num, s_lvl = self.style_num.get(style, (None, None))
@@ -383,7 +478,7 @@ class _Numbering:
 
 
 def _val(el) -> str | None:
-    return None if el is None else el.get(_w("val"))
+    return None if el is None else el.get(T_VAL)
 
 
 def _int(text: str | None, default):
@@ -420,7 +515,7 @@ class _Walker:
         for line in text.split("\n"):
             pieces = [s for s in line.split("\t") if s.strip()]
             if pieces:
-                self.rows.append([(s, Location()) for s in pieces])
+                self.rows.append([(s, None) for s in pieces])
 
     def _table(self, tbl, depth: int) -> None:
         t = self.tables
@@ -428,20 +523,17 @@ class _Walker:
         for r, tr in enumerate(_children(tbl, T_TR)):
             if not r & 255:
                 check_deadline()
-            col = _int(_val(tr.find(f"{_w('trPr')}/{_w('gridBefore')}")), 0)
+            col = _int(_val(tr.find(_GRID_BEFORE)), 0)
             cells: RawRow = []
             nested: list = []
             for tc in _children(tr, T_TC):
-                tcpr = tc.find(_w("tcPr"))
-                span = max(1, _int(_val(tcpr.find(_w("gridSpan"))) if tcpr is not None else None, 1))
-                vmerge = tcpr.find(_w("vMerge")) if tcpr is not None else None
-                hmerge = tcpr.find(_w("hMerge")) if tcpr is not None else None
-                loc = Location(table=t, row=r, col=col)
+                span, vmerge, hmerge = _cell_merge(_child(tc, T_TCPR))
+                where = (t, r, col)
                 col += span
                 if hmerge is not None and _val(hmerge) != "restart":
                     continue  # legacy horizontal merge: the text is in the restart cell
                 if vmerge is not None and _val(vmerge) != "restart":
-                    cells += blank_cells(loc, span)  # continuation of the cell above
+                    cells += blank_cells(where, span)  # continuation of the cell above
                     continue
                 lines = []
                 for el in _blocks(tc):
@@ -450,7 +542,7 @@ class _Walker:
                     elif el.tag == T_TBL:
                         nested.append(el)
                 text = join_lines([s for line in lines for s in line.split("\n")])
-                cells += [(text, loc)] if text else blank_cells(loc, span)
+                cells += [(text, where)] if text else blank_cells(where, span)
             self.rows.append(cells)
             for inner in nested:
                 if depth >= MAX_TABLE_NESTING:
@@ -478,11 +570,11 @@ class _Walker:
             else:  # plain text chunk
                 from extractor.ingest.text import decode
 
-                rows = [[(line, Location())] for line in decode(blob)[0].splitlines()]
+                rows = [[(line, None)] for line in decode(blob)[0].splitlines()]
         except ExtractError as e:
             self.notes.append(f"an embedded chunk could not be read: {e}")
             return
-        self.tables = max([self.tables] + [loc.table + 1 for row in rows for _, loc in row if loc.table is not None])
+        self.tables = max([self.tables] + [where[0] + 1 for row in rows for _, where in row if where is not None])
         self.rows.extend(rows)
         self.notes.append("read an embedded HTML chunk (altChunk)")
 
@@ -498,8 +590,25 @@ def _blocks(container) -> Iterator:
         tag = el.tag
         if tag in (T_P, T_TBL, T_ALTCHUNK):
             yield el
-        elif tag in _WRAPPERS and tag not in (_w("hyperlink"), _w("fldSimple"), _w("smartTag")):
+        elif tag in _BLOCK_WRAPPERS:
             stack.append(iter(el))
+
+
+def _cell_merge(tcpr) -> tuple[int, object, object]:
+    """(grid columns spanned, vMerge element, hMerge element) from a cell's properties (may be None)."""
+    found: dict[str, object] = {}
+    for prop in () if tcpr is None else tcpr:
+        if prop.tag in (T_GRIDSPAN, T_VMERGE, T_HMERGE):
+            found.setdefault(prop.tag, prop)
+    return max(1, _int(_val(found.get(T_GRIDSPAN)), 1)), found.get(T_VMERGE), found.get(T_HMERGE)
+
+
+def _child(el, tag: str):
+    """The first child called ``tag`` (a loop over the few children beats ``find``'s path machinery)."""
+    for child in el:
+        if child.tag == tag:
+            return child
+    return None
 
 
 def _children(el, tag: str) -> Iterator:
@@ -525,6 +634,39 @@ def paragraph_text(p) -> str:
 
     Text boxes anchored in the paragraph are read once, as lines of their own.
     """
+    text = _runs_text(p)
+    return _boxed_paragraph_text(p) if text is None else text
+
+
+_NOT_PRINTED = frozenset(_SKIP | {T_TBL})
+
+
+def _runs_text(p) -> str | None:
+    """``paragraph_text`` of a paragraph without text boxes (nearly all of them), in one pass over its
+    descendants in document order; None if it holds a text box's paragraph."""
+    out: list[str] = []
+    nodes = p.iter()
+    next(nodes)  # p itself
+    for el in nodes:
+        tag = el.tag
+        if tag in _NOT_PRINTED:
+            if len(el):  # pass over its descendants, which come next
+                skip = sum(1 for _ in el.iterdescendants())
+                next(itertools.islice(nodes, skip, skip), None)
+        elif tag == _T:
+            out.append(el.text or "")
+        elif tag == _TAB or tag == _PTAB:
+            out.append("\t")
+        elif tag == _BR or tag == _CR:
+            out.append("\n")
+        elif tag == _NBH:
+            out.append("-")
+        elif tag == T_P:
+            return None
+    return "".join(out)
+
+
+def _boxed_paragraph_text(p) -> str:
     from lxml import etree
 
     out: list[str] = []
@@ -537,7 +679,7 @@ def paragraph_text(p) -> str:
             if tag == T_P and el is not p:
                 out.append("\n")  # paragraph of a text box
             continue
-        if tag in _SKIP or tag == T_TBL:
+        if tag in _NOT_PRINTED:
             walker.skip_subtree()
         elif tag == _T:
             out.append(el.text or "")

@@ -6,9 +6,10 @@ saved from a browser is often re-encoded without its ``<meta charset>`` being up
 ("Content-Type: text/html; charset=gbk"), each only if the bytes decode with it; else detection
 (``text.decode``). GBK / GB2312 are decoded as GB18030, their superset.
 
-Parsing is BeautifulSoup with the lxml builder (which, unlike ``lxml.html``, does not drop the
-rest of a page nested deeper than 255 levels); every walk over the tree is iterative, so deeply
-nested markup cannot exhaust the stack.
+Parsing is libxml2's HTML parser through ``lxml.etree`` (a page nested deeper than libxml2 builds
+trees is rebuilt from the parser's events, see ``_parse``); every walk over the tree is iterative,
+so deeply nested markup cannot exhaust the stack. Text is ``.text`` / ``.tail``; comments and
+processing instructions are nodes without text.
 
 Dropped before anything becomes a row: script, style, forms' controls, ``nav``, ``footer``,
 hidden elements, and elements whose class/id say navigation, menu, breadcrumb, footer (and
@@ -26,9 +27,8 @@ import codecs
 import email
 import email.policy
 import re
-import warnings
 
-from extractor.document import Document, Location
+from extractor.document import Document
 from extractor.errors import DecodeFailed, EmptyDocument
 from extractor.ingest.docx import RawRow, assemble, blank_cells, clean, join_lines
 from extractor.ingest.text import decode
@@ -59,6 +59,7 @@ _HEAD_FRAGMENTS = ("header", "banner")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_WS = re.compile(r"\s+")
 
 
 def read_html(data: bytes, path: str) -> Document:
@@ -73,12 +74,11 @@ def read_html(data: bytes, path: str) -> Document:
 
 
 def html_rows(data: bytes, table_offset: int = 0, charset_hint: str | None = None) -> tuple[list[RawRow], str, list[str]]:
-    """Bytes of a page -> (rows of (text, location), encoding used, notes)."""
+    """Bytes of a page -> (rows of (text, where), encoding used, notes)."""
     body, header_charset = strip_http_header(data)
     text, encoding, notes = decode_html(body, header_charset or charset_hint)
-    soup = _parse(text)
     walker = _Walker(table_offset)
-    rows = walker.walk(soup)
+    rows = walker.walk(_parse(text))
     return rows, encoding, notes + walker.notes
 
 
@@ -144,7 +144,7 @@ def decode_html(data: bytes, header_charset: str | None = None) -> tuple[str, st
         except (UnicodeDecodeError, LookupError):
             notes.append(f"the page declares charset {label} but does not decode with it")
             continue
-        if not _cjk(text):  # a Western single-byte charset (latin-1 decodes anything) over Chinese bytes
+        if not _CJK.search(text):  # a Western single-byte charset (latin-1 decodes anything) over Chinese bytes
             try:
                 found, enc = decode(data)
             except DecodeFailed:
@@ -163,8 +163,11 @@ def decode_html(data: bytes, header_charset: str | None = None) -> tuple[str, st
         return data.decode("gb18030", errors="replace"), "gb18030", notes
 
 
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
 def _cjk(text: str) -> int:
-    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return len(_CJK.findall(text))
 
 
 def _looks_like_mime(data: bytes) -> bool:
@@ -187,43 +190,142 @@ def mht_html(data: bytes) -> tuple[bytes, str | None] | None:
     return None
 
 
-def _parse(text: str):
-    from bs4 import BeautifulSoup
+def _parse(text: str) -> list:
+    """Text of a page -> its top-level nodes: the ``html`` element, and any that libxml2 opens for
+    content after ``</html>``.
+
+    libxml2 builds the tree itself (fast); it stops silently at 2048 levels of nesting, so a page
+    whose last element sits that deep is parsed again into a tree built from the parser's events,
+    which have no depth limit (and are what libxml2 builds its own tree from).
+    """
+    from lxml import etree
 
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # bs4's "looks like a URL / like XML" advice
-        try:
-            return BeautifulSoup(text, "lxml")
-        except Exception:  # noqa: BLE001 - fall back to the pure-Python parser
-            return BeautifulSoup(text, "html.parser")
+    parser = etree.HTMLParser(recover=True, huge_tree=True)
+    try:
+        parser.feed(text)
+        root = parser.close()
+    except etree.LxmlError:
+        root = None
+    if root is None:
+        return []
+    top = [root, *root.itersiblings()]
+    if _last_depth(top[-1]) >= _MAX_NATIVE_DEPTH:
+        top = _parse_deep(text)
+    for node in top:
+        if not isinstance(node, str):
+            _drop_ruby_text(node)
+    return top
+
+
+_MAX_NATIVE_DEPTH = 2000  # libxml2 stops at 2048 levels with huge_tree
+
+
+def _last_depth(root) -> int:
+    """Depth of the last node in document order: where a parse cut off by the depth limit stopped."""
+    depth, el = 1, root
+    while len(el) and depth < _MAX_NATIVE_DEPTH:
+        el, depth = el[-1], depth + 1
+    return depth
+
+
+class _DeepTree:
+    """Parser target that builds an lxml tree from the parse events, at any depth.
+
+    Only the attributes this reader looks at are kept; a tag lxml cannot name (Word's ``o:p``)
+    gets a neutral name, as none of the names that matter here has a colon.
+    """
+
+    ATTRS = ("class", "id", "style", "hidden", "colspan", "rowspan")
+
+    def __init__(self):
+        from lxml import etree
+
+        self.etree = etree
+        self.document = etree.Element("x-document")  # holds the top-level nodes; never read itself
+        self.stack = [self.document]
+        self.last = None  # the node whose .tail takes the next text; None: the open element's .text
+
+    def start(self, tag, attrib) -> None:
+        el = self.etree.SubElement(self.stack[-1], self._name(tag))
+        for name in self.ATTRS:
+            if name in attrib:
+                el.set(name, _xml_safe(attrib[name]))
+        self.stack.append(el)
+        self.last = None
+
+    def end(self, tag) -> None:
+        if len(self.stack) > 1:
+            self.last = self.stack.pop()
+
+    def data(self, data: str) -> None:
+        if self.last is None:
+            self.stack[-1].text = (self.stack[-1].text or "") + _xml_safe(data)
+        else:
+            self.last.tail = (self.last.tail or "") + _xml_safe(data)
+
+    def comment(self, text) -> None:
+        self.last = self.etree.SubElement(self.stack[-1], "x-comment")  # a node without text
+
+    def close(self) -> list:
+        return _contents(self.document)
+
+    @staticmethod
+    def _name(tag: str) -> str:
+        return tag if _XML_NAME.fullmatch(tag) else "x-" + re.sub(r"[^A-Za-z0-9_.-]", "_", tag)
+
+
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _parse_deep(text: str) -> list:
+    from lxml import etree
+
+    parser = etree.HTMLParser(target=_DeepTree(), recover=True, huge_tree=True)
+    parser.feed(text)
+    return parser.close()
+
+
+def _drop_ruby_text(root) -> None:
+    """Ruby annotations (pronunciation above the characters) are not part of the printed text."""
+    for ruby in root.iter("rt", "rp"):
+        ruby.text = None
+        for el in ruby.iterdescendants():
+            el.text = el.tail = None
 
 
 # ---------------------------------------------------------------- tree -> rows
 
-def _is_text(node) -> bool:
-    from bs4 import CData, NavigableString
-
-    return isinstance(node, NavigableString) and (type(node) is NavigableString or isinstance(node, CData))
+def _contents(el) -> list:
+    """An element's children in order: text (str) and nodes (elements, comments)."""
+    out: list = [el.text] if el.text else []
+    for child in el:
+        out.append(child)
+        if child.tail:
+            out.append(child.tail)
+    return out
 
 
 def _words(tag) -> tuple[set[str], str]:
-    raw = tag.get("class") or []
-    if isinstance(raw, str):
-        raw = raw.split()
-    ident = tag.get("id") or ""
-    joined = " ".join(list(raw) + [ident if isinstance(ident, str) else ""])
+    joined = " ".join(((tag.get("class") or "").split()) + [tag.get("id") or ""])
     words = {w.lower() for part in _SPLIT.split(joined) for w in _CAMEL.split(part) if w}
     return words, joined.lower()
 
 
 def _kind(tag) -> str | None:
     """nav / footer / header when the element looks like page furniture, else None."""
-    name = tag.name
+    name = tag.tag
     if name == "footer":
         return "footer"
     if name == "header":
         return "header"
+    if tag.get("class") is None and tag.get("id") is None:
+        return None
     words, joined = _words(tag)
     if not words:
         return None
@@ -236,25 +338,21 @@ def _kind(tag) -> str | None:
     return None
 
 
-def _dropped(tag, furniture: bool = True, budget: int = 20000) -> bool:
+def _dropped(tag, furniture: bool = True, budget: int = 20000, in_pre: bool = False) -> bool:
     """Not content: never-printed elements, hidden ones, and (``furniture``) page navigation/header/footer.
 
     Furniture is judged on at most ``budget`` nodes of the element; one larger than that is kept.
+    ``in_pre``: the element stands inside a ``pre`` (whose blank text is kept as it is).
     """
-    name = tag.name
-    if name in ALWAYS_DROP:
+    if _hidden(tag):
         return True
-    style = tag.get("style")
-    if isinstance(style, str) and _HIDDEN.search(style):
-        return True
-    if tag.has_attr("hidden"):
-        return True
+    name = tag.tag
     if not furniture or name in ("html", "body", "thead", "tbody", "tfoot", "caption", "colgroup", "col"):
         return False
     kind = _kind(tag)
     if kind is None:
         return False
-    own, link, has_table, truncated = _stats(tag, budget)
+    own, link, has_table, truncated = _stats(tag, budget, in_pre)
     if truncated:
         return False
     if kind == "header":
@@ -267,59 +365,79 @@ def _dropped(tag, furniture: bool = True, budget: int = 20000) -> bool:
     return not (plain > 1500 and link < plain * 0.3)
 
 
-def _stats(tag, limit: int) -> tuple[str, int, bool, bool]:
-    """(text outside links, length of link text, holds a table, more than ``limit`` nodes) of an element."""
-    from bs4 import Tag
+def _hidden(tag) -> bool:
+    """Never printed: scripts, controls and the like, and elements hidden by style or attribute."""
+    if tag.tag in ALWAYS_DROP:
+        return True
+    style = tag.get("style")
+    return bool(style and _HIDDEN.search(style)) or tag.get("hidden") is not None
 
+
+def _blank(text: str) -> bool:
+    return not text.strip(" \t\n\r\f")
+
+
+def _stats(tag, limit: int, in_pre: bool = False) -> tuple[str, int, bool, bool]:
+    """(text outside links, length of link text, holds a table, more than ``limit`` nodes) of an element.
+
+    Blank text outside ``pre`` counts as one space or newline (as the page's layout whitespace).
+    """
     own: list[str] = []
     link = 0
     has_table = False
-    stack: list[tuple[object, bool]] = [(c, False) for c in reversed(tag.contents)]
+    pre = in_pre or tag.tag in ("pre", "textarea")
+    stack: list[tuple[object, bool, bool]] = [(c, False, pre) for c in reversed(_contents(tag))]
     seen = 0
     while stack and seen < limit:
-        node, in_link = stack.pop()
+        node, in_link, pre = stack.pop()
         seen += 1
-        if isinstance(node, Tag):
-            if node.name in ALWAYS_DROP:
-                continue
-            has_table = has_table or node.name == "table"
-            inner = in_link or node.name == "a"
-            stack.extend((c, inner) for c in reversed(node.contents))
-        elif _is_text(node):
+        if isinstance(node, str):
             if in_link:
                 link += len(node.strip())
+            elif not pre and _blank(node):
+                own.append("\n" if "\n" in node else " ")
             else:
-                own.append(str(node))
+                own.append(node)
+            continue
+        name = node.tag
+        if not isinstance(name, str) or name in ALWAYS_DROP:
+            continue
+        has_table = has_table or name == "table"
+        inner = in_link or name == "a"
+        inner_pre = pre or name in ("pre", "textarea")
+        stack.extend((c, inner, inner_pre) for c in reversed(_contents(node)))
     return "".join(own), link, has_table, bool(stack)
 
 
-def _table_rows(table) -> list:
-    from bs4 import Tag
+_ROW_GROUPS = frozenset(("thead", "tbody", "tfoot", "form", "div", "span"))
 
+
+def _table_rows(table) -> list:
     out = []
-    stack = [iter(table.contents)]
+    stack = [iter(table)]
     while stack:
         node = next(stack[-1], None)
         if node is None:
             stack.pop()
-            continue
-        if not isinstance(node, Tag):
-            continue
-        if node.name == "tr":
+        elif node.tag == "tr":
             out.append(node)
-        elif node.name in ("thead", "tbody", "tfoot", "form", "div", "span"):
-            stack.append(iter(node.contents))
+        elif node.tag in _ROW_GROUPS:
+            stack.append(iter(node))
     return out
 
 
 def _row_cells(tr) -> list:
-    from bs4 import Tag
+    return [c for c in tr if c.tag == "td" or c.tag == "th"]
 
-    return [c for c in tr.contents if isinstance(c, Tag) and c.name in ("td", "th")]
+
+def _grid(table) -> list[list]:
+    """The cells of each row of a table."""
+    return [_row_cells(tr) for tr in _table_rows(table)]
 
 
 def _span(tag, attr: str, default: int, top: int) -> int:
-    m = re.match(r"\s*(\d+)", str(tag.get(attr) or ""))
+    value = tag.get(attr)
+    m = re.match(r"\s*(\d+)", value) if value else None
     if not m:
         return default
     return max(0, min(int(m.group(1)), top))
@@ -334,11 +452,10 @@ class _Walker:
         self.notes: list[str] = []
         self.line: list[tuple[str, bool]] = []  # inline text pieces of the open line; bool: preformatted
 
-    def walk(self, soup) -> list[RawRow]:
-        from bs4 import Tag
-
-        # (node, closing, inside page furniture that was kept)
-        stack: list[tuple[object, bool, bool]] = [(soup, False, False)]
+    def walk(self, top: list) -> list[RawRow]:
+        """``top``: the page's top-level nodes (elements and text)."""
+        # (node, closing, inside page furniture that was kept); a node is an element, a comment or text
+        stack: list[tuple[object, bool, bool]] = [(node, False, False) for node in reversed(top)]
         pre = 0
         steps = 0
         while stack:
@@ -346,41 +463,45 @@ class _Walker:
             if not steps & 4095:
                 check_deadline()
             node, closing, kept = stack.pop()
+            if isinstance(node, str):
+                self.line.append((node, pre > 0))
+                continue
+            name = node.tag
             if closing:
-                if node.name == "pre":
+                if name == "pre":
                     pre -= 1
-                if node.name in BLOCK:
+                if name in BLOCK:
                     self.flush()
                 continue
-            if not isinstance(node, Tag):
-                if _is_text(node):
-                    self.line.append((str(node), pre > 0))
+            if not isinstance(name, str):  # a comment or processing instruction
                 continue
             # Inside furniture that was kept, inner furniture is judged on a small budget, a limited
             # number of times (nested "header" wrappers would otherwise be re-read from every level).
-            if kept and node.name != "[document]" and _kind(node) is not None:
+            kind = _kind(node)
+            if kept and kind is not None:
                 self.inner_checks += 1
             judge = not kept or self.inner_checks <= 200
-            if node.name not in ("[document]",) and _dropped(node, judge, 300 if kept else 20000):
+            if _dropped(node, judge, 300 if kept else 20000, pre > 0):
                 continue
-            name = node.name
             if name == "br":
                 self.flush()
                 continue
             if name == "img":
                 self.images += 1
                 continue
-            if name == "table" and not _is_layout(node):
-                self.flush()
-                self._data_table(node)
-                continue
+            if name == "table":
+                grid = _grid(node)
+                if not _is_layout(node, grid):
+                    self.flush()
+                    self._data_table(node, grid)
+                    continue
             if name in BLOCK:
                 self.flush()
             if name == "pre":
                 pre += 1
-            kept = kept or _kind(node) is not None
+            kept = kept or kind is not None
             stack.append((node, True, kept))
-            stack.extend((c, False, kept) for c in reversed(node.contents))
+            stack.extend((c, False, kept) for c in reversed(_contents(node)))
         self.flush()
         if self.images and self.tables == self.first_table:
             self.notes.append(f"the page shows {self.images} images and no data table: its tables may be pictures")
@@ -389,127 +510,143 @@ class _Walker:
     def flush(self) -> None:
         if not self.line:
             return
-        text = "".join(t if keep else re.sub(r"\s+", " ", t) for t, keep in self.line)
+        text = "".join(t if keep else _WS.sub(" ", t) for t, keep in self.line)
         self.line = []
         for line in text.split("\n"):
-            pieces = [p for p in line.split("\t")]
+            pieces = line.split("\t")
             while pieces and not pieces[0].strip():
                 pieces.pop(0)
             while pieces and not pieces[-1].strip():
                 pieces.pop()
             if pieces:
-                self.rows.append([(p, Location()) for p in pieces])
+                self.rows.append([(p, None) for p in pieces])
 
-    def _data_table(self, table) -> None:
-        from bs4 import Tag
-
+    def _data_table(self, table, grid: list[list]) -> None:
         t = self.tables
         self.tables += 1
-        caption = next((c for c in table.contents if isinstance(c, Tag) and c.name == "caption"), None)
+        caption = next((c for c in table if c.tag == "caption"), None)
         if caption is not None:
             text = _cell_text(caption)
             if text:
-                self.rows.append([(text, Location())])
-        trs = _table_rows(table)
+                self.rows.append([(text, None)])
         pending: dict[int, list[int]] = {}  # start column -> [rows still covered, width]
-        for r, tr in enumerate(trs):
+        for r, tds in enumerate(grid):
             if not r & 255:
                 check_deadline()
-            cells: RawRow = []
-            col = 0
+            self.rows.append(self._table_row(tds, t, r, len(grid), pending))
 
-            emitted: set[int] = set()
+    def _table_row(self, tds: list, t: int, r: int, n_rows: int, pending: dict[int, list[int]]) -> RawRow:
+        """One row's cells -> cells; ``pending``: rowspan cells from rows above, updated for the rows below."""
+        cells: RawRow = []
+        col = 0
+        emitted: set[int] = set()
 
-            def cover(final: bool) -> None:
-                """Empty cells where rowspan cells from rows above stand, up to the current column."""
-                nonlocal col
-                for start in sorted(pending):
-                    if start in emitted:
-                        continue
-                    if not final and start > col:
-                        break
-                    emitted.add(start)
-                    cells.extend(blank_cells(Location(table=t, row=r, col=start), pending[start][1]))
-                    col = max(col, start + pending[start][1])
-
-            for td in _row_cells(tr):
-                cover(False)
-                if _dropped(td, furniture=False):
+        def cover(final: bool) -> None:
+            """Empty cells where rowspan cells from rows above stand, up to the current column."""
+            nonlocal col
+            for start in sorted(pending):
+                if start in emitted:
                     continue
-                cs = _span(td, "colspan", 1, 1000) or 1
-                rs = _span(td, "rowspan", 1, 65534)
-                if rs == 0:  # rowspan="0": to the end of the table
-                    rs = len(trs) - r
-                text = _cell_text(td)
-                loc = Location(table=t, row=r, col=col)
-                cells.extend([(text, loc)] if text else blank_cells(loc, cs))
-                if rs > 1:
-                    pending[col] = [rs, cs]  # decremented below, this row included
-                    emitted.add(col)
-                col += cs
+                if not final and start > col:
+                    break
+                emitted.add(start)
+                cells.extend(blank_cells((t, r, start), pending[start][1]))
+                col = max(col, start + pending[start][1])
+
+        for td in tds:
+            if pending:
+                cover(False)
+            if _hidden(td):
+                continue
+            cs = _span(td, "colspan", 1, 1000) or 1
+            rs = _span(td, "rowspan", 1, 65534)
+            if rs == 0:  # rowspan="0": to the end of the table
+                rs = n_rows - r
+            text = _cell_text(td)
+            where = (t, r, col)
+            cells.extend([(text, where)] if text else blank_cells(where, cs))
+            if rs > 1:
+                pending[col] = [rs, cs]  # decremented below, this row included
+                emitted.add(col)
+            col += cs
+        if pending:
             cover(True)
-            for start in list(pending):
-                pending[start][0] -= 1
-                if pending[start][0] <= 0:
-                    del pending[start]
-            self.rows.append(cells)
+        for start in list(pending):
+            pending[start][0] -= 1
+            if pending[start][0] <= 0:
+                del pending[start]
+        return cells
 
 
-def _contains(tag, name: str) -> bool:
-    """Whether a descendant element is called ``name`` (depth-first, stops at the first; bs4's
-    ``find`` first walks to the subtree's last descendant, quadratic on deeply nested tables)."""
-    from bs4 import Tag
+_LAYOUT_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li")
+_NOT_TEXT = ("script", "style", "template")  # their text is code, never printed
 
-    stack = [iter(tag.contents)]
+
+def _is_layout(table, grid: list[list]) -> bool:
+    if next(table.iterdescendants("table"), None) is not None:
+        return True
+    if all(len(tds) <= 1 for tds in grid):
+        return True
+    for tds in grid:
+        for td in tds:
+            if len(td) and _blocks_at_least(td, 3) and _text_length(td) >= 300:
+                return True
+    return False
+
+
+def _blocks_at_least(el, n: int) -> bool:
+    return sum(1 for _ in zip(range(n), el.iterdescendants(_LAYOUT_BLOCKS))) >= n
+
+
+def _text_length(el) -> int:
+    """Length of an element's text, each piece stripped (what is printed, hidden parts included)."""
+    total = 0
+    stack = [el]
     while stack:
-        node = next(stack[-1], None)
-        if node is None:
-            stack.pop()
-        elif isinstance(node, Tag):
-            if node.name == name:
-                return True
-            stack.append(iter(node.contents))
-    return False
-
-
-def _is_layout(table) -> bool:
-    from bs4 import Tag
-
-    if _contains(table, "table"):
-        return True
-    rows = _table_rows(table)
-    if all(len(_row_cells(tr)) <= 1 for tr in rows):
-        return True
-    for tr in rows:
-        for td in _row_cells(tr):
-            blocks = [b for b in td.find_all(("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li")) if isinstance(b, Tag)]
-            if len(blocks) >= 3 and len(td.get_text(strip=True)) >= 300:
-                return True
-    return False
+        node = stack.pop()
+        if node is not el and node.tail:
+            total += len(node.tail.strip())
+        if not isinstance(node.tag, str) or node.tag in _NOT_TEXT:
+            continue
+        if node.text:
+            total += len(node.text.strip())
+        stack.extend(node)
+    return total
 
 
 def _cell_text(cell) -> str:
     """A table cell's text: its lines (blocks, br) joined without a space where CJK text wraps."""
-    from bs4 import Tag
-
+    if not len(cell):  # text only (most value cells): one line
+        return join_lines([clean(_WS.sub(" ", cell.text or ""))])
     pieces: list[str] = []
-    stack: list[tuple[object, bool]] = [(cell, False)]
+    stack: list = _contents(cell)  # text, elements, and None where a block closes
+    stack.reverse()
     while stack:
-        node, closing = stack.pop()
-        if closing:
+        node = stack.pop()
+        if node is None:
             pieces.append("\n")
             continue
-        if not isinstance(node, Tag):
-            if _is_text(node):
-                pieces.append(re.sub(r"\s+", " ", str(node)))
+        if isinstance(node, str):
+            pieces.append(_WS.sub(" ", node))
             continue
-        if node is not cell and _dropped(node, furniture=False):
+        name = node.tag
+        if not isinstance(name, str) or _hidden(node):
             continue
-        if node.name == "br":
+        if name == "br":
             pieces.append("\n")
             continue
-        if node is not cell and node.name in BLOCK:
+        block = name in BLOCK
+        if block:
             pieces.append("\n")
-            stack.append((node, True))
-        stack.extend((c, False) for c in reversed(node.contents))
+        if len(node):
+            if block:
+                stack.append(None)
+            children = _contents(node)
+            children.reverse()
+            stack.extend(children)
+            continue
+        if node.text:
+            pieces.append(_WS.sub(" ", node.text))
+        if block:
+            pieces.append("\n")
     return join_lines([clean(s) for s in "".join(pieces).split("\n")])
