@@ -222,3 +222,33 @@ def test_scanned_fixture_corpus_scores(tmp_path):
     assert not report["errors"], report["errors"]
     assert report["field_accuracy"] >= 0.99, report["by_format"]
     assert report["flags"]["recall"] == 1.0  # every report OCR got a field of wrong is flagged
+
+
+def test_detector_window_finds_the_boxes_of_the_whole_page(scanned):
+    """The detector runs on the inked window of the page only, sampled as RapidOCR samples the whole
+    page: the same boxes come back (within a pixel) as from RapidOCR's own whole-page call."""
+    import cv2
+    import numpy as np
+
+    page = pymupdf.open(stream=scanned, filetype="pdf")[0]
+    pix = page.get_pixmap(dpi=200, colorspace=pymupdf.csGRAY, alpha=False)
+    gray = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width].copy()
+    reader = ocr._reader("rapidocr")
+    ours = reader._detect(gray, ocr._ink(gray))
+    theirs, _ = reader.eng(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), use_cls=False, use_rec=False)
+    assert len(ours) == len(theirs) > 10
+    key = lambda q: (round(float(np.min(q[:, 1])) / 4), round(float(np.min(q[:, 0])) / 4))  # noqa: E731
+    for a, b in zip(sorted(ours, key=key), sorted(np.array(theirs, np.float32), key=key)):
+        assert np.abs(a - b).max() <= 1.5
+
+
+def test_rule_mask_matches_label_lookup():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, (40, 60)).astype(np.int32)
+    pieces, keep = [], np.array([False, True, False, True, False])
+    for k in range(1, 5):
+        ys, xs = np.nonzero(labels == k)
+        pieces.append([0, 0, 0, k, xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+    assert (ocr._mask(labels, pieces, keep) == keep[labels]).all()

@@ -57,6 +57,7 @@ _LOOKALIKE = "OoDQlI|!iSsBZzg"  # letters OCR puts for digits: O/o/D/Q 0, l/I/|/
 _NUMBERISH = re.compile(rf"^[\d{re.escape(_LOOKALIKE)}.,，．\-−]+$")
 _SHORT_LATIN = re.compile(r"^[A-Za-z0-9|!.,'`:;\-−]{1,4}$")  # a lone "p", "o'": a digit misread, in a table
 _NUMBER_CHARS = set("0123456789.,-−")
+_NARROW_BATCH = 8  # narrow crops per recogniser run (more gains nothing: the run turns compute-bound)
 _NOISE = re.compile(r"^[\s.,，。、·•'‘’\"“”`:;：；]*$")  # a speck read as a mark (a dash is a value: kept)
 
 
@@ -248,8 +249,8 @@ def _rules(gray: np.ndarray, scale: float) -> tuple[list[list[float]], list[list
             if group[0][2] - group[0][1] >= _RULE_LONG_PT:
                 keep[[p[3] for p in group[1]]] = True
         keeps.append(keep)
-    long_masks = [cv2.dilate(keep[labels].astype(np.uint8), np.ones((5, 5), np.uint8))
-                  for (labels, _, _), keep in zip(comps, keeps)]
+    long_masks = [cv2.dilate(_mask(labels, pieces, keep), np.ones((5, 5), np.uint8))
+                  for (labels, pieces, _), keep in zip(comps, keeps)]
     for o, (labels, pieces, _) in enumerate(comps):
         across = long_masks[1 - o]
         for p in pieces:
@@ -264,11 +265,21 @@ def _rules(gray: np.ndarray, scale: float) -> tuple[list[list[float]], list[list
                 keeps[o][p[3]] = True
     hs = [g[0] for g in _groups([p for p in comps[0][1] if keeps[0][p[3]]], 1.5)]
     vs = [g[0] for g in _groups([p for p in comps[1][1] if keeps[1][p[3]]], 1.5)]
-    lines = (keeps[0][comps[0][0]] | keeps[1][comps[1][0]]).astype(np.uint8)
+    lines = _mask(comps[0][0], comps[0][1], keeps[0]) | _mask(comps[1][0], comps[1][1], keeps[1])
     lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
     clean = gray.copy()
     clean[lines > 0] = 255
     return hs, vs, clean
+
+
+def _mask(labels: np.ndarray, pieces: list[list], keep: np.ndarray) -> np.ndarray:
+    """1 where a kept piece's label is (``keep[labels]``, looking only inside the kept pieces' boxes)."""
+    out = np.zeros(labels.shape, np.uint8)
+    for p in pieces:
+        if keep[p[3]]:
+            x, y, w, h = p[4:8]
+            out[y:y + h, x:x + w] |= labels[y:y + h, x:x + w] == p[3]
+    return out
 
 
 def _groups(pieces: list[list], tol: float) -> list[tuple[list[float], list[list]]]:
@@ -320,7 +331,8 @@ class RapidReader(Reader):
         self.eng = RapidOCR(**kw)
         # Recognition pads every crop to at least rec_img_shape's width (320 px): a lone "0" cost as
         # much as a line of text. Pad only to the widest crop of each batch.
-        # One crop per run: padding crops of a batch to the widest costs more than batching saves.
+        # One wide crop per run: padding crops of a batch to the widest costs more than batching
+        # saves; narrow ones, all padded to 48 px anyway, run 8 at a time (``_rec``).
         self.eng.text_rec.rec_image_shape = [3, 48, 48]
         self.eng.text_rec.rec_batch_num = 1
         # Detection input, long side in px: ~1200 finds the text of a page at a third of 1600's cost;
@@ -328,14 +340,11 @@ class RapidReader(Reader):
         self.eng.max_side_len = int(os.environ.get("OGI_OCR_DET_SIDE", "1200"))
 
     def page(self, img: np.ndarray) -> list[TextBox]:
-        import cv2
-
-        bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-        dets, _ = self.eng(bgr, use_cls=False, use_rec=False)
-        if not dets:
+        ink = _ink(img)
+        dets = self._detect(img, ink)
+        if not len(dets):
             return []
         check_deadline()
-        ink = _ink(img)
         quads, boxes = [], []
         for quad in dets:
             xs, ys = [p[0] for p in quad], [p[1] for p in quad]
@@ -345,9 +354,69 @@ class RapidReader(Reader):
                 boxes.append(box)
         if not boxes:
             return []
-        recs = self.crops(self.eng.get_crop_img_list(bgr, np.array(quads, dtype=np.float32)))
+        recs = self.crops(self.eng.get_crop_img_list(img, np.array(quads, dtype=np.float32)))
         recs = _second_look(self, img, boxes, recs)
         return [TextBox(*b, text, confs) for b, (text, confs) in zip(boxes, recs) if text.strip()]
+
+    def _detect(self, img: np.ndarray, ink: np.ndarray) -> np.ndarray:
+        """Text boxes (quads, page pixels) found by the detector in the part of the page that holds
+        ink (blank margins cost as much as text), at the scale RapidOCR would give the whole page:
+        long side down to ``max_side_len``, short side up to the detector's ``limit_side_len``."""
+        import cv2
+
+        h, w = img.shape
+        det = self.eng.text_det
+        # RapidOCR's sizes for the whole page: each side a multiple of 32 (so x and y scale apart)
+        r = min(1.0, self.eng.max_side_len / max(h, w))
+        sw, sh = max(32, round(int(w * r) / 32) * 32), max(32, round(int(h * r) / 32) * 32)
+        if min(sw, sh) < det.limit_side_len:
+            up = det.limit_side_len / min(sw, sh)
+            sw, sh = max(32, round(int(sw * up) / 32) * 32), max(32, round(int(sh * up) / 32) * 32)
+        fx, fy = sw / w, sh / h
+        rows = np.flatnonzero(ink.any(axis=1))
+        cols = np.flatnonzero(ink.any(axis=0))
+        if not len(rows):
+            return np.zeros((0, 4, 2), np.float32)
+        m = 24  # detector px kept round the ink: more than its box grows past a glyph
+        # the window, in the detector's pixels of the whole page (so it samples the page as they do)
+        X0, Y0 = max(0, int(cols[0] * fx) - m), max(0, int(rows[0] * fy) - m)
+        X1, Y1 = min(sw, int((cols[-1] + 1) * fx) + 1 + m), min(sh, int((rows[-1] + 1) * fy) + 1 + m)
+        pw, ph = -(-(X1 - X0) // 32) * 32, -(-(Y1 - Y0) // 32) * 32  # the network wants multiples of 32
+        # cv2.resize's sampling (pixel centres) of the whole page, shifted to the window
+        mat = np.array([[fx, 0, 0.5 * fx - 0.5 - X0], [0, fy, 0.5 * fy - 0.5 - Y0]], np.float64)
+        small = cv2.warpAffine(img, mat, (pw, ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        x = small * np.float32(2 / 255) - np.float32(1)  # RapidOCR's (v / 255 - 0.5) / 0.5
+        x[:, X1 - X0:] = 1.0  # past the page (or the window's right edge): blank paper
+        x[Y1 - Y0:] = 1.0
+        x = np.ascontiguousarray(np.broadcast_to(x, (1, 3, ph, pw)))
+        pred = det.infer(x)[0]
+        boxes, _ = det.postprocess_op(pred, (ph, pw))
+        quads = []
+        for box in boxes:
+            box = det.order_points_clockwise(np.asarray(box, np.float32) + np.array([X0, Y0], np.float32))
+            box = det.clip_det_res(box, sh, sw)
+            if int(np.linalg.norm(box[0] - box[1])) <= 3 or int(np.linalg.norm(box[0] - box[3])) <= 3:
+                continue
+            quads.append(box)
+        if not quads:
+            return np.zeros((0, 4, 2), np.float32)
+        return np.array(self.eng.sorted_boxes(np.array(quads)), np.float32) * np.array([w / sw, h / sh], np.float32)
+
+    def _rec(self, pieces: list[np.ndarray]) -> list:
+        """The recogniser's reading of each piece. Pieces that fit its narrowest input (a lone digit
+        or two) all pad to that same width, so they are run a few at a time (less overhead per run,
+        nothing padded); wider pieces one at a time."""
+        rec = self.eng.text_rec
+        shape = rec.rec_image_shape
+        narrow = [k for k, im in enumerate(pieces) if im.shape[1] * shape[1] <= shape[2] * im.shape[0]]
+        wide = [k for k, im in enumerate(pieces) if im.shape[1] * shape[1] > shape[2] * im.shape[0]]
+        out: list = [None] * len(pieces)
+        for ks, batch in ((narrow, _NARROW_BATCH), (wide, 1)):
+            if ks:
+                rec.rec_batch_num = batch
+                for k, r in zip(ks, rec([pieces[k] for k in ks], True)[0]):
+                    out[k] = r
+        return out
 
     def crops(self, imgs: list[np.ndarray]) -> list[tuple[str, list[float]]]:
         """Each crop's text and per-character confidence. A long line is read in pieces cut at
@@ -361,7 +430,7 @@ class RapidReader(Reader):
             for part in _cut_long(im):
                 pieces.append(part)
                 owner.append(k)
-        recs, _ = self.eng.text_rec(pieces, True) if pieces else ([], 0)
+        recs = self._rec(pieces)
         out: list[tuple[str, list[float]]] = [("", []) for _ in imgs]
         for k, rec in zip(owner, recs):
             text, confs = out[k]
