@@ -54,7 +54,7 @@ def limit_options(f):
                      help="A file (or what a DOCX unpacks to) over this size fails as too_large; 200M, 1G, bytes (0: no limit)."),
         click.option("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, show_default=True,
                      help="A file still being read after this long is stopped and fails as timeout; "
-                          "time waiting on the LLM does not count (0: no limit)."),
+                          "time waiting on the LLM does not count, and each page that needs OCR adds 15 s (0: no limit)."),
     ]
     for opt in reversed(options):
         f = opt(f)

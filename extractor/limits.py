@@ -19,7 +19,8 @@ Either way the file ends as ``TimeLimitExceeded`` (code ``timeout``). The stop i
 ``except Exception`` (one that turns a parser error into CorruptFile) cannot swallow it.
 
 Time spent waiting on an LLM endpoint does not count (``paused()``): those calls have their own
-timeouts, retries and per-report token budget.
+timeouts, retries and per-report token budget. A page that needs OCR adds ``OCR_PAGE_SECONDS`` to
+the deadline (``allow()``), so the default limit bounds a file's parsing, not the length of a scan.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from extractor.errors import TimeLimitExceeded
 DEFAULT_MAX_PAGES = 300
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_SECONDS = 60.0
+OCR_PAGE_SECONDS = 15.0  # ~3.5 CPU-s a page on one core, with room for a slow machine
 
 _GRACE = 0.5  # seconds past the deadline before the backstop fires (cooperative checks usually win)
 _REPEAT = 0.5  # the backstop fires again this often until the block is left
@@ -154,6 +156,16 @@ def time_limit(seconds: float | None, what: str = "the file") -> Iterator[Deadli
                                 "(--max-seconds); the file is too large or too complex to read in time") from None
     finally:
         _current.reset(token)
+
+
+def allow(seconds: float) -> None:
+    """Move the current file's deadline ``seconds`` later (a no-op outside ``time_limit``)."""
+    d = _current.get()
+    if d is None or not d.active:
+        return
+    d.end += seconds
+    if _alarmed is d and d.paused_at is None:
+        signal.setitimer(signal.ITIMER_REAL, max(0.01, d.remaining() + _GRACE), _REPEAT)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import pymupdf
 import pytest
 from click.testing import CliRunner
 
@@ -238,6 +239,24 @@ def test_time_limit_and_pause():
     with time_limit(None):
         check_deadline()  # no limit, no stop
     check_deadline()  # outside any limit: a no-op
+
+
+def test_an_ocr_page_adds_time_to_the_deadline(monkeypatch):
+    from extractor import limits
+    from extractor.ingest import pdf
+
+    with time_limit(0.3, "scan.pdf"):
+        limits.allow(0.5)
+        time.sleep(0.5)  # past the first deadline, inside the allowance (the alarm was moved too)
+        check_deadline()
+    limits.allow(5)  # outside a limit: a no-op
+    calls = []
+    monkeypatch.setattr(pdf, "allow", lambda s: calls.append(s))
+    page = pymupdf.open()
+    page.new_page()
+    with pytest.raises(Exception):
+        pdf.read_pdf(page.tobytes(), "blank.pdf", ocr=lambda p: (_ for _ in ()).throw(RuntimeError("ocr ran")))
+    assert calls == [limits.OCR_PAGE_SECONDS]
 
 
 def test_limits_default_to_the_documented_values():

@@ -50,6 +50,7 @@ import pymupdf
 
 from extractor.document import Cell, Document, Location, Row
 from extractor.errors import CorruptFile, EncryptedFile, ExtractError, TooLarge
+from extractor.limits import OCR_PAGE_SECONDS, allow
 from extractor.textnorm import has_cjk, is_dash, parse_number
 
 DEFAULT_MAX_PAGES = 300
@@ -187,6 +188,7 @@ def _read(pdf: pymupdf.Document, path: str, name: str, max_pages: int, ocr: OcrH
         else:
             pr, text, tables = _read_page(page, tables, name)
         if ocr is not None and (ocr_all or _textless(pr)):
+            allow(OCR_PAGE_SECONDS)
             got = ocr(page)
             pr, tables = _layout(pr.number, page.rect.height, got.words, got.hs, got.vs, tables)
             text = ""
