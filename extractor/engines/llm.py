@@ -10,6 +10,7 @@ that is itself inconsistent is accepted as printed and flagged, never repaired.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -122,13 +123,14 @@ def _request_row(label: str) -> str | None:
     return name
 
 
-def _regions(tokens: list[Token], table: dict[str, tuple[str, ...]]) -> dict[str, list[Token]]:
-    """Value tokens after each row label, up to the next row label (first occurrence of each row)."""
+def _regions(tokens: list[Token], row_of: Callable[[str], str | None]) -> dict[str, list[Token]]:
+    """Value tokens after each row label (``row_of`` names it), up to the next row label (first
+    occurrence of each row)."""
     out: dict[str, list[Token]] = {}
     current: str | None = None
     for t in tokens:
         if t.kind == "label":
-            name = _request_row(t.text) if table is REQUEST_ROW_FRAGMENTS else match(t.text, table)
+            name = row_of(t.text)
             if name == "other_other" and not any(k.startswith("other_") for k in out):
                 name = None  # the "其他" column header, not the "3.其他" sub-row of （六）
             if name == "total_processed" and not out:
@@ -217,7 +219,7 @@ def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Readi
                                   message=f"the LLM read {key} = {v}, but the cell prints {shown}"))
 
     if part == "requests":
-        regions = _regions(tokens, REQUEST_ROW_FRAGMENTS)
+        regions = _regions(tokens, _request_row)
         for row in answer.rows:
             name = _request_row(row.label)
             if name is None or len(row.values) != len(APPLICANT_COLUMNS):
@@ -226,7 +228,7 @@ def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Readi
                 continue
             put_row([f"requests.{name}.{c}" for c in APPLICANT_COLUMNS], row.values, regions.get(name))
     elif part == "active":
-        regions = _regions(tokens, ACTIVE_ROW_FRAGMENTS)
+        regions = _regions(tokens, lambda text: match(text, ACTIVE_ROW_FRAGMENTS))
         for row in answer.rows:
             name = match(row.label, ACTIVE_ROW_FRAGMENTS)
             if name is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 
 from extractor.contract import (
     APPEAL_GROUPS,
@@ -64,7 +65,7 @@ def read_rules(doc: Document) -> Reading:
             continue
         tokens = tokens_of(sec.rows(doc), sec.start)
         if part == "appeals":
-            _read_appeals(tokens, reading, lambda: narrative_figures(doc))
+            _read_appeals(tokens, reading, cache(lambda: narrative_figures(doc)))  # read once, only if needed
             continue
         {"active": _read_active, "requests": _read_requests}[part](tokens, reading)
     return reading
@@ -287,15 +288,11 @@ def _read_appeals(tokens: list[Token], reading: Reading,
     width = len(APPEAL_GROUPS) * len(APPEAL_OUTCOMES)
     keys = [f"appeals.{g}.{o}" for g in APPEAL_GROUPS for o in APPEAL_OUTCOMES]
     if by_group and not loose:
-        clear: dict[str, int | float | None] = {}
-        for g in APPEAL_GROUPS:
-            vals = fit_blanks(by_group.get(g, []), 5)
-            if len(vals) == 5:
-                for o, t in zip(APPEAL_OUTCOMES, vals):
-                    clear[f"appeals.{g}.{o}"] = t.value if t.kind == "number" else None
-        for g in APPEAL_GROUPS:
+        fitted = {g: fit_blanks(by_group.get(g, []), 5) for g in APPEAL_GROUPS}
+        clear = {f"appeals.{g}.{o}": t.value if t.kind == "number" else None
+                 for g, vals in fitted.items() if len(vals) == 5 for o, t in zip(APPEAL_OUTCOMES, vals)}
+        for g, vals in fitted.items():
             gkeys = [f"appeals.{g}.{o}" for o in APPEAL_OUTCOMES]
-            vals = fit_blanks(by_group.get(g, []), 5)
             if len(vals) == 5:
                 for k, t in zip(gkeys, vals):
                     reading.put(k, t, "table 四")
