@@ -20,7 +20,7 @@ from extractor.contract import (
 from extractor.document import Document
 from extractor.flags import Flag
 from extractor.read.base import Reading
-from extractor.read.damaged import LAWSUIT_FIGURE, REVIEW_FIGURE, prose_text  # R6 reads what the reader reads
+from extractor.read.evidence import LAWSUIT_FIGURE, REVIEW_FIGURE, prose_text  # R6 reads what the reader reads
 from extractor.textnorm import parse_number
 
 _EPS = 1e-6

@@ -23,25 +23,27 @@ from synth import ROW_LABELS, render
 sys.path.insert(0, str(ROOT))
 from tools import damage  # noqa: E402
 
-# Cells the arithmetic cannot decide once digits run together; they must be null and flagged.
-# - table 二 has no sum over 本年制发/废止/现行有效: "5048" is 5|0|48 or 50|4|8;
-# - a blank cell leaves no trace in a run, so table 四's "00101|00022|00000" also reads
-#   0 0 10 _ 10 | 0 0 2 _ 2 | … (R4 holds either way);
-# - taierzhuang: "000000" for 结转下年 (a printed blank: which cell? 0 and null add up alike).
-#   (Its table 四 prints a spurious 0 and the run reads every which way by R4 alone, but the
-#   narrative's 「行政诉讼案件8件」 (R6) leaves one reading: see the test below.)
-NORMATIVE = {"active.normative_docs.issued", "active.normative_docs.repealed", "active.normative_docs.in_force"}
+# Cells that neither the arithmetic nor the evidence can decide once digits run together; they
+# must be flagged (null, or 0 under a BLANK error where only 0-or-blank is in doubt).
+# - table 二 has no sum over its columns: sifangtai's "5915" is 5|9|15 or 5|91|5 (现行有效 ≥ 本年制发
+#   − 本年废止 rules out 59|1|5; the document prints 0, never blank, so no blank is assumed); the 2020
+#   seed's "2211" (新制作/新公开/对外公开总数量) reads several ways, and that document prints blanks.
+# - taierzhuang: "000000" for 结转下年's 7 cells: one is a printed blank, which one no sum can tell;
+#   all seven read 0 under a BLANK error, so the blank cell (自然人) is the one wrong.
+# (yiyuan's "5048" and "001010002200000" and zhangdian's "1111" are decided by the document's practice,
+#  the bound and the narrative: see the tests below.)
 GLUED_AMBIGUOUS = {
-    "zibo_yiyuan_2023": NORMATIVE | {f"appeals.{g}.{o}" for g in ("admin_review", "lawsuit_direct")
-                                     for o in APPEAL_OUTCOMES} - {"appeals.lawsuit_direct.total"},
-    "zibo_zhangdian_govoffice_2023": NORMATIVE,
-    "shuangyashan_sifangtai_2023": NORMATIVE,
+    "zibo_yiyuan_2023": set(),
+    "zibo_zhangdian_govoffice_2023": set(),
+    "shuangyashan_sifangtai_2023": {"active.normative_docs.repealed", "active.normative_docs.in_force"},
     "zaozhuang_gaoxin_zhangfan_2023": set(),
     "zaozhuang_taierzhuang_govoffice_2020": {
         "active.normative_docs.made", "active.normative_docs.published", "active.normative_docs.public_total",
-        *(f"requests.carried_forward.{c}" for c in APPLICANT_COLUMNS[1:]),
+        "requests.carried_forward.natural_person",
     },
 }
+NORMATIVE_ORDER = ["active.normative_docs.issued", "active.normative_docs.repealed", "active.normative_docs.in_force"]
+NORMATIVE = set(NORMATIVE_ORDER)
 
 
 def read(text: str):
@@ -64,6 +66,8 @@ def check_against_gold(doc_name: str, text: str) -> tuple[set[str], list]:
     for f in flags:
         if f.rule == "READ" and f.severity == "error":
             assert all(reading.fields[k] is None for k in f.keys if k in reading.fields), f.message
+        if f.rule == "BLANK" and f.severity == "error":  # 0-or-blank: read 0, one of them is the blank
+            assert all(reading.fields[k] == 0 for k in f.keys if k in reading.fields), f.message
     return wrong, flags
 
 
@@ -77,21 +81,53 @@ def damaged(kind: str):
 def test_glued_digits_are_split_by_the_sums(seed_paths):
     for name, text in damaged("glued"):
         wrong, flags = check_against_gold(name, text)
-        assert wrong <= GLUED_AMBIGUOUS[name], (name, sorted(wrong))
+        assert wrong == GLUED_AMBIGUOUS[name], (name, sorted(wrong))
         assert any(f.severity == "warning" and "recovered by arithmetic" in f.message for f in flags)
 
 
 def test_glued_ambiguity_is_listed_for_the_reviewer(seed_paths):
-    text = dict(damaged("glued"))["zibo_yiyuan_2023"]
-    reading, flags = read(text)
+    texts = dict(damaged("glued"))
+    reading, flags = read(texts["shuangyashan_sifangtai_2023"])
     read_err = [f for f in flags if f.severity == "error" and f.rule == "READ"]
-    assert len(read_err) == 2
-    active, appeals = read_err
-    assert "[5 0 48]; [50 4 8]" in active.message and set(active.keys) == NORMATIVE
-    assert "[0 0 1 0 1 0 0 0 2 2 0 0 0 0 0]" in appeals.message and "[0 0 10 _ 10" in appeals.message
-    # what every reading agrees on is kept: 直接起诉 总计 2 and all of 复议后起诉
-    assert reading.fields["appeals.lawsuit_direct.total"] == 2
-    assert [reading.fields[f"appeals.lawsuit_after_review.{o}"] for o in APPEAL_OUTCOMES] == [0] * 5
+    assert len(read_err) == 1
+    assert "[5 9 15]; [5 91 5]" in read_err[0].message and "现行有效 ≥ 本年制发 − 本年废止" in read_err[0].message
+    assert set(read_err[0].keys) == NORMATIVE - {"active.normative_docs.issued"}
+    assert reading.fields["active.normative_docs.issued"] == 5  # what both readings agree on is kept
+    # taierzhuang's 结转下年 "000000" for seven cells: all read 0, and the error says one of them is blank.
+    reading, flags = read(texts["zaozhuang_taierzhuang_govoffice_2020"])
+    keys = [f"requests.carried_forward.{c}" for c in APPLICANT_COLUMNS]
+    assert [reading.fields[k] for k in keys] == [0] * 7
+    blank = [f for f in flags if f.rule == "BLANK" and f.severity == "error"]
+    assert len(blank) == 1 and blank[0].keys == keys and "1 of them is printed blank" in blank[0].message
+
+
+def test_glued_rows_decided_by_the_documents_practice_bounds_and_narrative(seed_paths):
+    texts = dict(damaged("glued"))
+    reading, flags = read(texts["zibo_yiyuan_2023"])
+    rec = {k: f.message for f in flags if f.severity == "warning" and "recovered by arithmetic" in f.message
+           for k in f.keys}
+    # table 四 "001010002200000": R4 leaves 17 readings; 16 assume blanks that left no trace, and this
+    # document prints 0 in every cell that holds nothing.
+    assert [reading.fields[k] for k in APPEAL_KEYS] == YIYUAN_APPEALS
+    assert "document's own practice" in rec["appeals.admin_review.total"]
+    # table 二 "5048": 50|4|8 breaks 现行有效 ≥ 本年制发 − 本年废止.
+    assert [reading.fields[k] for k in NORMATIVE_ORDER] == [5, 0, 48]
+    assert "现行有效 ≥ 本年制发 − 本年废止" in rec["active.normative_docs.issued"]
+    # zhangdian's "1111": the narrative's 「保留…规范性文件11件」 leaves 1|1|11.
+    reading, flags = read(texts["zibo_zhangdian_govoffice_2023"])
+    assert [reading.fields[k] for k in NORMATIVE_ORDER] == [1, 1, 11]
+    assert not error_keys(flags)
+
+
+def test_the_documents_practice_says_nothing_when_it_prints_blanks():
+    # The same glued table 四, in a report whose table 三 prints a blank cell: the 17 readings stay.
+    reading, flags = read(_appeals_text("001010002200000", blank=True))
+    assert all(reading.fields[f"appeals.admin_review.{o}"] is None for o in ("other", "pending", "total"))
+    err = [f for f in flags if f.rule == "READ" and f.severity == "error" and "appeals.admin_review.total" in f.keys]
+    assert err and "17 placements add up" in err[0].message and "practice" not in err[0].message
+    # Cells whose readings differ only between a printed 0 and a vanished blank read 0, under a BLANK error.
+    blank = {k for f in flags if f.rule == "BLANK" and f.severity == "error" for k in f.keys}
+    assert "appeals.admin_review.corrected" in blank and reading.fields["appeals.admin_review.corrected"] == 0
 
 
 APPEAL_KEYS = [f"appeals.{g}.{o}" for g in APPEAL_GROUPS for o in APPEAL_OUTCOMES]
@@ -112,16 +148,24 @@ def test_glued_appeals_with_a_spurious_digit_are_read_with_the_narrative(seed_pa
              if f.rule == "SHAPE" and f.severity == "error" and "appeals.lawsuit_direct.total" in f.keys]
     assert shape and "「行政诉讼案件8件」" in shape[0].message and "spurious" in shape[0].message
     assert not [f for f in flags if f.rule == "R6"]
-    # Without the narrative's figure nothing tells the readings apart: all null, listed for the reviewer.
+    # Without the narrative's figure nothing tells the readings apart: null (or 0 where the readings
+    # differ only between 0 and a vanished blank, under a BLANK error), listed for the reviewer.
     reading, flags = read(text.replace(TAIERZHUANG_LAWSUITS, ""))
-    assert all(reading.fields[k] is None for k in APPEAL_KEYS)
-    err = [f for f in flags if f.rule == "READ" and f.severity == "error" and "appeals.admin_review.total" in f.keys]
+    blank = {k for f in flags if f.rule == "BLANK" and f.severity == "error" for k in f.keys}
+    assert all(reading.fields[k] is None or (reading.fields[k] == 0 and k in blank) for k in APPEAL_KEYS)
+    assert any(reading.fields[k] is None for k in APPEAL_KEYS)
+    err = [f for f in flags if f.rule == "READ" and f.severity == "error" and "appeals.lawsuit_direct.total" in f.keys]
     assert err and "875 placements add up" in err[0].message and "narrative" not in err[0].message
 
 
-def _appeals_text(appeals: str, narrative: str) -> str:
+def _appeals_text(appeals: str, narrative: str = "", blank: bool = False) -> str:
+    """A report with the given table 四 and narrative; ``blank``: its table 三 prints a 0 as a blank
+    cell (so the document's practice with empty cells says nothing about vanished blanks)."""
     from synth import consistent_rows
-    return render(consistent_rows(), appeals=appeals, narrative=narrative)
+    rows = consistent_rows()
+    if blank:
+        rows["disclosed"] = [*rows["disclosed"][:2], None, *rows["disclosed"][3:]]
+    return render(rows, appeals=appeals, narrative=narrative)
 
 
 YIYUAN_APPEALS = [0, 0, 1, 0, 1, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0]
@@ -146,8 +190,8 @@ def test_a_narrative_figure_rules_out_glued_appeals_readings():
 def test_a_narrative_figure_no_reading_fits_is_not_used():
     # 行政复议3件 fits no reading of the run: the figure may speak of something else, so it rules
     # nothing out (the 17 readings stay, and so does the error listing them).
-    reading, flags = read(_appeals_text("001010002200000", "本机关本年度发生政府信息公开行政复议3件。"))
-    assert all(reading.fields[f"appeals.admin_review.{o}"] is None for o in APPEAL_OUTCOMES)
+    reading, flags = read(_appeals_text("001010002200000", "本机关本年度发生政府信息公开行政复议3件。", blank=True))
+    assert all(reading.fields[f"appeals.admin_review.{o}"] is None for o in ("other", "pending", "total"))
     err = [f for f in flags if f.rule == "READ" and f.severity == "error" and "appeals.admin_review.total" in f.keys]
     assert err and "17 placements add up" in err[0].message and "narrative" not in err[0].message
 
@@ -251,11 +295,15 @@ def glue_tables(text: str) -> str:
 @st.composite
 def tables(draw):
     size = st.one_of(st.just(0), st.just(0), st.integers(1, 9), st.integers(10, 120), st.integers(100, 3000))
+    # A publisher either prints 0 in every cell that holds nothing, or leaves some of them blank
+    # (in any table): the reader takes the document's practice as evidence when a run is ambiguous.
+    prints_blanks = draw(st.booleans())
+
+    def blanked(v):
+        return None if v == 0 and prints_blanks and draw(st.integers(0, 5)) == 0 else v
 
     def parts():
-        vals = [draw(size) for _ in range(6)]
-        # a zero cell is sometimes printed blank
-        return [None if v == 0 and draw(st.integers(0, 5)) == 0 else v for v in vals]
+        return [blanked(draw(size)) for _ in range(6)]
 
     rows: dict[str, list] = {}
     for name, _ in ROW_LABELS:
@@ -272,7 +320,7 @@ def tables(draw):
     appeals = []
     for _ in APPEAL_GROUPS:
         p = [draw(st.one_of(st.just(0), st.integers(0, 12))) for _ in range(4)]
-        appeals += p + [sum(p)]
+        appeals += [blanked(v) for v in p] + [blanked(sum(p))]
     return rows, appeals
 
 
@@ -281,8 +329,10 @@ def tables(draw):
 def test_random_consistent_tables_glued_are_recovered_or_flagged(table, told):
     rows, appeals = table
     # Half the reports state their appeals in the narrative too (what R6 checks), as the table has them.
-    narrative = f"本年度行政复议{appeals[4]}件，行政诉讼{appeals[9] + appeals[14]}件。" if told else ""
-    text = glue_tables(render(rows, appeals="\t".join(str(v) for v in appeals), narrative=narrative))
+    n = [v or 0 for v in appeals]
+    narrative = f"本年度行政复议{n[4]}件，行政诉讼{n[9] + n[14]}件。" if told else ""
+    text = glue_tables(render(rows, appeals="\t".join("" if v is None else str(v) for v in appeals),
+                              narrative=narrative))
     reading, flags = read(text)
     errs = error_keys(flags)
     for name, values in rows.items():
@@ -318,8 +368,8 @@ def test_a_full_glued_table_three_resolves_well_under_a_second():
 
 
 def test_the_narrative_figures_are_read_from_the_prose(seed_paths):
-    from extractor.read import damaged as d
+    from extractor.read import evidence as e
 
     doc = read_text_bytes((SEEDS / "zaozhuang_taierzhuang_govoffice_2020.txt").read_bytes(), "t.txt")
-    assert [(f.keys, f.value) for f in d.narrative_figures(doc)] == [
+    assert [(f.keys, f.value) for f in e.narrative_figures(e.prose_text(doc))] == [
         (("appeals.lawsuit_direct.total", "appeals.lawsuit_after_review.total"), 8)]

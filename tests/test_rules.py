@@ -96,12 +96,15 @@ def test_six_values_for_seven_cells_is_placed_only_when_arithmetic_is_unique():
     _, r = read(text)
     # 8 2 0 0 0 10 in 7 cells: R1 holds wherever the blank goes (even before the 8); R3 (new +
     # carried = processed + carried forward, per column) then fixes 自然人 8 and 商业企业 2, but
-    # not which of the four zero cells is the blank: those stay null under an error naming them.
+    # not which of the four zero cells is the blank: they read 0 (three of them print 0) under a
+    # BLANK error naming them and saying one of them is the blank.
     vals = row(r, "new_received")
-    assert vals == [8, 2, None, None, None, None, 10]
+    assert vals == [8, 2, 0, 0, 0, 0, 10]
     err = [f for f in r.flags if f.severity == "error" and "requests.new_received.research" in f.keys]
-    assert err and "placements add up" in err[0].message
-    assert "requests.new_received.natural_person" not in err[0].keys
+    assert len(err) == 1 and err[0].rule == "BLANK"
+    assert "placements add up" in err[0].message and "1 of them is printed blank" in err[0].message
+    assert err[0].keys == [f"requests.new_received.{c}" for c in ("research", "social_welfare", "legal_service",
+                                                                   "other_org")]
 
 
 def test_other_processing_single_row_vs_three_sub_rows():

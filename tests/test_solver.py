@@ -187,7 +187,7 @@ def test_evidence_rules_out_readings_of_damaged_material_only():
 
 
 def test_figures_check_uses_only_figures_whose_cells_are_known():
-    from extractor.read.damaged import Figure, figures_check
+    from extractor.read.evidence import Figure, figures_check
 
     keys = [f"appeals.lawsuit_direct.{o}" for o in ("upheld", "corrected", "other", "pending", "total")]
     lawsuits = Figure(("appeals.lawsuit_direct.total", "appeals.lawsuit_after_review.total"), 8, "行政诉讼案件8件")

@@ -17,6 +17,8 @@ class Reading:
     provenance: dict[str, Location] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
     unread: set[str] = field(default_factory=set)  # sections the engine could not place (hybrid -> LLM)
+    empty_cells: set[str] = field(default_factory=set)  # cells settled as printed blank or dash
+    unplaced_empties: int = 0  # blanks that damaged material certainly had, in cells no one can tell
     _seen: set[str] = field(default_factory=set)
 
     @classmethod
@@ -32,6 +34,8 @@ class Reading:
             self.fields[key] = tok.value
         else:
             self.fields[key] = None
+            if tok.kind in ("blank", "dash"):
+                self.empty_cells.add(key)
             if tok.kind == "blank":
                 self.flag(Flag(rule="BLANK", severity="warning", keys=[key],
                                message=f"{key} is blank in {how} (read as null)"))
@@ -39,6 +43,17 @@ class Reading:
                 self.flag(Flag(rule="OCR", severity="error", keys=[key],
                                message=f"{key}: OCR is not sure of the digits printed at {tok.loc.describe()} "
                                        f"(read 「{tok.text}」, ? = unsure); left null for a reviewer to read"))
+
+    def put_vanished(self, key: str) -> None:
+        """Record a cell that every reading of damaged material gives a blank that left no trace."""
+        if key in self.fields:
+            self.fields[key] = None
+            self.empty_cells.add(key)
+
+    def zeros_and_empties(self) -> tuple[int, int]:
+        """How many settled cells print 0, and how many are printed empty (blank or dash)."""
+        zeros = sum(1 for k in self.provenance if self.fields.get(k) == 0)
+        return zeros, len(self.empty_cells) + self.unplaced_empties
 
     def flag(self, f: Flag) -> None:
         self.flags.append(f)

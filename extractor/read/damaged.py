@@ -26,10 +26,11 @@ sums, those per-column survivors are what is kept: never fewer readings than are
 - several: cells they all agree on are kept, the others are null, and an error lists the readings;
 - none: an error, the row left null.
 
-Outside evidence: the figures the narrative states for table 四 (行政诉讼 N 件, 行政复议 N 件: what
-the validator holds the table to as R6) rule out readings of a damaged table 四 row that disagree
-with them, in the same order as the sums (a spurious value only when no reading without one agrees);
-a figure that no reading has is not used (it may speak of something else: the validator flags it).
+Outside evidence (built in ``evidence``): a ``Check`` (the narrative's table 四 figures, what the
+validator holds the table to as R6) rules out readings of a damaged row that disagree with it, in the
+same order as the sums (a spurious value only when no reading without one agrees); ``Tiebreak``s
+(weaker evidence) then choose among the readings that pass everything. Evidence that no reading
+agrees with is not used (it may speak of something else: the validator flags what it checks).
 
 A row whose printed numbers are clear (separated, the right count) is never re-read: it is the
 printed reading even when it breaks a rule, and the validator flags it. Blanks at the ends of a
@@ -56,7 +57,6 @@ from extractor.read.solver import (
     enumerate_readings,
     values_of,
 )
-from extractor.sections import TABLE_PARTS, find_sections
 from extractor.textnorm import has_cjk, label_key, parse_number, squash
 
 MAX_DIGITS = 6  # digits of one cell split off a run (counts); whole printed numbers are not bounded
@@ -271,12 +271,38 @@ class Check:
     ok: Callable[[tuple[Value, ...]], bool]
 
 
+@dataclass
+class Tiebreak:
+    """Evidence weaker than a sum, used only to choose among readings of damaged material that all
+    pass every rule: ``ok(cells)`` says whether a reading agrees with it. It narrows the readings
+    when it keeps at least one, and is ignored when it keeps none (it may speak of something else)."""
+
+    what: str  # how the evidence reads in a flag
+    ok: Callable[[tuple[Token | None, ...]], bool]
+
+
+def _narrow(rr: RowReadings, tiebreaks: Sequence[Tiebreak]) -> RowReadings:
+    """Apply each tiebreak in turn to the readings of damaged material (never to a cut-off search:
+    readings not seen could be the ones it keeps)."""
+    if rr.kind != "short" or rr.truncated:
+        return rr
+    for tb in tiebreaks:
+        keep = [i for i, c in enumerate(rr.cands) if tb.ok(c)]
+        if keep and len(keep) < len(rr.cands):
+            note = f"{tb.what} rules out {len(rr.cands) - len(keep)} more"
+            rr = RowReadings(rr.kind, rr.printed, [rr.cands[i] for i in keep], False,
+                             min(sum(c is None for c in rr.cands[i]) for i in keep),
+                             [rr.dropped[i] for i in keep], "; ".join(x for x in (rr.evidence, note) if x))
+    return rr
+
+
 def row_readings(tokens: list[Token], width: int, groups: Sequence[tuple[int, int]] = (),
-                 cell_ok: CellOk | None = count_ok, limit: int = 2000, check: Check | None = None) -> RowReadings:
+                 cell_ok: CellOk | None = count_ok, limit: int = 2000, check: Check | None = None,
+                 tiebreaks: Sequence[Tiebreak] = ()) -> RowReadings:
     """Every reading of a row's value tokens into ``width`` cells that passes its own sums.
 
-    ``check`` (outside evidence) only ever narrows the readings of damaged material: a clear
-    row is the printed reading whatever the evidence says.
+    ``check`` and ``tiebreaks`` (outside evidence) only ever narrow the readings of damaged
+    material: a clear row is the printed reading whatever the evidence says.
     """
     fitted = fit_blanks(tokens, width)
     clear = len(fitted) == width and not any(is_run(t) for t in fitted)
@@ -302,7 +328,8 @@ def row_readings(tokens: list[Token], width: int, groups: Sequence[tuple[int, in
         return RowReadings("extra" if got.readings else "unreadable", fitted,
                            [_to_tokens(r, fitted) for r in got.readings], got.truncated)
     core = _strip_ends(tokens)
-    return _damaged_readings(core, width, groups, cell_ok, limit, check) or RowReadings("unreadable", core)
+    got = _damaged_readings(core, width, groups, cell_ok, limit, check)
+    return _narrow(got, tiebreaks) if got else RowReadings("unreadable", core)
 
 
 def _trim_pads(tokens: list[Token]) -> list[Token]:
@@ -388,14 +415,30 @@ def place(keys: list[str | None], rr: RowReadings, feasible: list[int], reading:
     sure = agreement(vals)
     if rr.truncated:
         sure = [False] * width
+    placed_empty = 0
     for key, ok, tok in zip(keys, sure, cands[0]):
-        if key is not None and ok and tok is not None:
-            reading.put(key, tok, "placed by arithmetic")
+        if key is not None and ok:
+            if tok is None:
+                reading.put_vanished(key)
+                placed_empty += 1
+            else:
+                reading.put(key, tok, "placed by arithmetic")
+    # Every reading has a blank that left no trace: the document prints empty cells, somewhere here.
+    reading.unplaced_empties += max(0, min(sum(t is None for t in c) for c in cands) - placed_empty)
     unsure = [k for k, ok in zip(keys, sure) if not ok and k is not None]
     shown = _shown(vals)
     more = f" (the search stopped at {len(vals)})" if rr.truncated else ""
     adds = "add up" if by.startswith(("R", "its")) else "fit"
     adds1 = "adds up" if adds == "add up" else "fits"
+    if rr.kind == "short" and unsure and not rr.truncated and not any(rr.dropped[i] for i in feasible):
+        before = unsure
+        unsure, note = _zero_or_vanished(keys, cands, unsure, reading)
+        if note:
+            listed = "" if unsure else f"; {len(vals)} placements {adds} ({by}): {shown}"
+            reading.flag(Flag(rule="BLANK", severity="error", keys=[k for k in before if k not in unsure],
+                              message=f"{desc}{listed}. {note}"))
+        if not unsure:
+            return
     if rr.kind == "extra" or any(rr.dropped[i] for i in feasible):
         moving = _moving(rr, keys)
         if not unsure:
@@ -416,8 +459,9 @@ def place(keys: list[str | None], rr: RowReadings, feasible: list[int], reading:
             recovered.append(Recovered(desc, shown + blanks, gone, named))
             return
         alt = f"; ruled out: {gone}" if gone else ""
+        how_found = "recovered by arithmetic and the evidence named" if rr.evidence else "recovered by arithmetic"
         reading.flag(Flag(rule="READ", severity="warning", keys=named,
-                          message=f"{desc}; recovered by arithmetic: the only reading that {adds1} ({by}{blanks}) "
+                          message=f"{desc}; {how_found}: the only reading that {adds1} ({by}{blanks}) "
                                   f"was taken: {shown}{alt}"))
         return
     reading.flag(Flag(rule="READ", severity="error", keys=unsure or named,
@@ -425,83 +469,46 @@ def place(keys: list[str | None], rr: RowReadings, feasible: list[int], reading:
                               f"cells left null: {', '.join(unsure)}"))
 
 
+def _zero_or_vanished(keys: list[str | None], cands: list[tuple[Token | None, ...]], unsure: list[str],
+                      reading: Reading) -> tuple[list[str], str]:
+    """Cells the readings differ on only as a printed 0 or a blank that left no trace: read 0.
+
+    No sum tells 0 from blank, so a run like "000000" for seven cells cannot say which cell is the
+    blank; every other cell of it is a printed 0. Such cells are read 0 (null would be wrong for all
+    but the blank ones) and named in an error. Returns the cells still unsure, and what the error says.
+    """
+    zero_or_gone: list[int] = []
+    for j, key in enumerate(keys):
+        seen = [c[j] for c in cands]
+        if key in unsure and any(t is not None for t in seen) and \
+                all(t is None or (t.kind == "number" and t.value == 0) for t in seen):
+            reading.put(key, next(t for t in seen if t is not None), "placed by arithmetic")
+            zero_or_gone.append(j)
+    if not zero_or_gone:
+        return unsure, ""
+    named = [keys[j] for j in zero_or_gone]
+    gone = {sum(t is None for t in c) for c in cands}
+    inside = all(t is not None for c in cands for j, t in enumerate(c) if j not in zero_or_gone)
+    if len(gone) == 1 and inside:
+        n = gone.pop()
+        which = f"{n} of them {'is' if n == 1 else 'are'} printed blank (null), and which cannot be seen"
+    else:
+        which = "each is a printed 0 in some readings and a blank (null) in others"
+    note = (f"{', '.join(named)} read 0: the readings differ there only between a printed 0 and a blank "
+            f"that left no trace (no sum tells them apart); {which}")
+    return [k for k in unsure if k not in named], note
+
+
 def place_row(keys: list[str | None], tokens: list[Token], reading: Reading, what: str, how: str,
               groups: Sequence[tuple[int, int]] = (), cell_ok: CellOk | None = count_ok,
-              check: Check | None = None) -> None:
+              check: Check | None = None, tiebreaks: Sequence[Tiebreak] = ()) -> None:
     """One row on its own (tables 二 and 四): readings that pass the row's sums, placed."""
-    rr = row_readings(tokens, len(keys), groups, cell_ok, check=check)
+    rr = row_readings(tokens, len(keys), groups, cell_ok, check=check, tiebreaks=tiebreaks)
     by = ("R4 per appeals group" if len(groups) > 1 else "its own total") if groups else \
         "no sum to check: the cells' types only"
     if rr.evidence:
         by += f"; {rr.evidence}"
     place(keys, rr, list(range(len(rr.cands))), reading, what, how, by=by)
-
-
-# ---------------------------------------------------------------- the narrative's own figures
-
-@dataclass(frozen=True)
-class Figure:
-    """A figure the report's prose states and the tables must match (R6): the cells it sums, and the quote."""
-
-    keys: tuple[str, ...]
-    value: int
-    quote: str
-
-
-# The narrative's table 四 figures; the validator's R6 uses these same patterns and prose.
-LAWSUIT_FIGURE = re.compile(r"行政诉讼(?:案件|总数|共)?[^。；;，,\d]{0,6}?(\d+)件")
-REVIEW_FIGURE = re.compile(r"行政复议(?:案件|总数|共)?[^。；;，,\d、和及]{0,6}?(\d+)件")
-
-
-def prose_text(doc) -> str:
-    """The report's prose: every row outside the three tables, squashed (as the validator reads it)."""
-    sections = find_sections(doc)
-    skip: set[int] = set()
-    for part in TABLE_PARTS:
-        if part in sections:
-            s = sections[part]
-            skip.update(range(s.start, s.end))
-    return squash("\n".join(r.text for i, r in enumerate(doc.rows) if i not in skip and len(r.cells) <= 2))
-
-
-def narrative_figures(doc) -> list[Figure]:
-    """The figures of table 四 that the narrative states, read exactly as the validator reads them
-    for R6 (行政诉讼 N 件 = 直接起诉总计 + 复议后起诉总计; 行政复议 N 件 = 复议总计)."""
-    text = prose_text(doc)
-    out = []
-    m = LAWSUIT_FIGURE.search(text)
-    if m:
-        out.append(Figure(("appeals.lawsuit_direct.total", "appeals.lawsuit_after_review.total"), int(m.group(1)),
-                          m.group(0)))
-    m = REVIEW_FIGURE.search(text)
-    if m:
-        out.append(Figure(("appeals.admin_review.total",), int(m.group(1)), m.group(0)))
-    return out
-
-
-def figures_check(keys: Sequence[str | None], figures: Sequence[Figure],
-                  known: dict[str, Value] | None = None) -> Check | None:
-    """Outside evidence for one row's readings: every narrative figure whose cells are the row's
-    own (or cells already read, in ``known``) must come out as stated. None when no figure applies."""
-    known = known or {}
-    pos = {k: i for i, k in enumerate(keys) if k is not None}
-    usable = [f for f in figures if any(k in pos for k in f.keys) and all(k in pos or k in known for k in f.keys)]
-    if not usable:
-        return None
-
-    def ok(values: tuple[Value, ...]) -> bool:
-        for f in usable:
-            got = sum(_num(values[pos[k]]) if k in pos else _num(known[k]) for k in f.keys)
-            if abs(got - f.value) > _EPS:
-                return False
-        return True
-
-    quotes = "、".join(f"「{f.quote}」" for f in usable)
-    return Check(f"the narrative's {quotes} (R6)", ok)
-
-
-def _num(v: Value) -> int | float:
-    return 0 if v is None else v
 
 
 # ---------------------------------------------------------------- table 三 as a whole
@@ -777,7 +784,7 @@ def active_cell_ok(cols: Sequence[str | None]) -> CellOk:
 
 
 __all__ = [
-    "MAX_DIGITS", "Check", "Figure", "RowReadings", "active_cell_ok", "block_rows", "column_pass", "count_ok",
-    "figures_check", "header_columns", "narrative_figures", "place", "place_requests", "place_row", "prose_text",
-    "read_unlabeled_requests", "row_readings", "unglue", "unlabeled_rows", "values_of",
+    "MAX_DIGITS", "Check", "RowReadings", "Tiebreak", "active_cell_ok", "block_rows", "column_pass", "count_ok",
+    "header_columns", "place", "place_requests", "place_row", "read_unlabeled_requests", "row_readings", "unglue",
+    "unlabeled_rows", "values_of",
 ]

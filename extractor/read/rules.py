@@ -35,18 +35,25 @@ from extractor.read.labels import (
     match,
 )
 from extractor.read.damaged import (
-    Figure,
+    Tiebreak,
     active_cell_ok,
     block_rows,
-    figures_check,
     header_columns,
     is_run,
-    narrative_figures,
     place_requests,
     place_row,
     read_unlabeled_requests,
     unglue,
     unlabeled_rows,
+)
+from extractor.read.evidence import (
+    Figure,
+    active_bounds,
+    active_figures,
+    blank_convention,
+    figures_check,
+    narrative_figures,
+    prose_text,
 )
 from extractor.sections import Section, find_sections
 from extractor.textnorm import label_key, squash
@@ -56,7 +63,17 @@ def read_rules(doc: Document) -> Reading:
     sections = find_sections(doc)
     fmt = detect_format(doc, sections)
     reading = Reading.empty(fmt, meta=read_meta(doc, fmt))
-    for part in ("active", "requests", "appeals"):
+    prose = cache(lambda: prose_text(doc))  # read once, only if a damaged row needs the narrative
+
+    def practice() -> list[Tiebreak]:
+        return [t for t in (blank_convention(*reading.zeros_and_empties()),) if t]
+
+    def active_evidence(row: str, cols: list[str | None]) -> list[Tiebreak]:
+        return practice() + [t for t in (active_bounds(cols),) if t] + active_figures(prose(), row, cols)
+
+    # Table 三 first: its cells (and table 四's) tell how this document prints an empty cell, which
+    # damaged rows of tables 四 and 二 may need.
+    for part in ("requests", "appeals", "active"):
         sec = sections.get(part)
         if sec is None:
             reading.flag(Flag(rule="READ", severity="error", keys=[k for k in reading.fields if k.startswith(part + ".")],
@@ -65,9 +82,11 @@ def read_rules(doc: Document) -> Reading:
             continue
         tokens = tokens_of(sec.rows(doc), sec.start)
         if part == "appeals":
-            _read_appeals(tokens, reading, cache(lambda: narrative_figures(doc)))  # read once, only if needed
-            continue
-        {"active": _read_active, "requests": _read_requests}[part](tokens, reading)
+            _read_appeals(tokens, reading, cache(lambda: narrative_figures(prose())), practice)
+        elif part == "active":
+            _read_active(tokens, reading, active_evidence)
+        else:
+            _read_requests(tokens, reading)
     return reading
 
 
@@ -106,7 +125,10 @@ def read_meta(doc: Document, fmt: Format | None) -> Meta:
 
 # ---------------------------------------------------------------- table 二
 
-def _read_active(tokens: list[Token], reading: Reading) -> None:
+ActiveEvidence = Callable[[str, list[str | None]], list[Tiebreak]]
+
+
+def _read_active(tokens: list[Token], reading: Reading, evidence: ActiveEvidence = lambda row, cols: []) -> None:
     fmt = reading.fmt
     header: list[str | None] = []
     header_open = True  # a header keeps growing until a row reads values
@@ -118,7 +140,7 @@ def _read_active(tokens: list[Token], reading: Reading) -> None:
 
     def finish():
         if row is not None:
-            _place_active(row, values, header, reading)
+            _place_active(row, values, header, reading, evidence)
 
     for tok in unglue(tokens, ACTIVE_ROW_FRAGMENTS):
         if tok.kind == "label":
@@ -160,7 +182,8 @@ def _read_active(tokens: list[Token], reading: Reading) -> None:
                               message=f"table 二 row {name} was not found; its cells are null"))
 
 
-def _place_active(row: str, values: list[Token], header: list[str | None], reading: Reading) -> None:
+def _place_active(row: str, values: list[Token], header: list[str | None], reading: Reading,
+                  evidence: ActiveEvidence) -> None:
     fmt = reading.fmt
     cols = [c for c in header] if any(header) else list(ACTIVE_DEFAULT_COLUMNS[fmt].get(row, ()))
     while cols and cols[-1] is None:
@@ -174,7 +197,7 @@ def _place_active(row: str, values: list[Token], header: list[str | None], readi
     if len(fitted) != len(cols) or any(is_run(t) for t in fitted):
         # Digits run together, a value missing or one too many: the readings the shape allows.
         place_row([k if k in allowed else None for k in keys], values, reading, f"table 二 row {row}", "table 二",
-                  cell_ok=active_cell_ok(cols))
+                  cell_ok=active_cell_ok(cols), tiebreaks=evidence(row, cols))
         return
     values = fitted
     for key, tok in zip(keys, values):
@@ -262,11 +285,12 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
 
 # ---------------------------------------------------------------- table 四
 
-def _read_appeals(tokens: list[Token], reading: Reading,
-                  figures: Callable[[], list[Figure]] = lambda: []) -> None:
+def _read_appeals(tokens: list[Token], reading: Reading, figures: Callable[[], list[Figure]] = lambda: [],
+                  practice: Callable[[], list[Tiebreak]] = lambda: []) -> None:
     """Table 四. A damaged row (digits run together, a value missing or one too many) is read by R4
     per group and, as outside evidence, the narrative's own figures (``figures``: what the
-    validator checks for R6), which only ever narrow the readings of damaged material."""
+    validator checks for R6) and then the document's practice with empty cells (``practice``),
+    which only ever narrow the readings of damaged material."""
     by_group: dict[str, list[Token]] = {}
     loose: list[Token] = []
     rows: dict[int, list[Token]] = {}
@@ -298,7 +322,7 @@ def _read_appeals(tokens: list[Token], reading: Reading,
                     reading.put(k, t, "table 四")
             else:
                 place_row(gkeys, by_group.get(g, []), reading, f"table 四 {g}", "table 四", groups=[(0, 5)],
-                          check=figures_check(gkeys, figures(), clear))
+                          check=figures_check(gkeys, figures(), clear), tiebreaks=practice())
         return
     vals = fit_blanks(loose, width)
     if len(vals) == width:
@@ -310,7 +334,7 @@ def _read_appeals(tokens: list[Token], reading: Reading,
         reading.unread.add("appeals")
         return
     place_row(keys, vals, reading, "table 四", "table 四", groups=[(i, i + 5) for i in range(0, width, 5)],
-              check=figures_check(keys, figures()))
+              check=figures_check(keys, figures()), tiebreaks=practice())
 
 
 # 未经复议直接起诉 must be tried before 行政复议 (its label contains 复议).
