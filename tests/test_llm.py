@@ -198,6 +198,28 @@ def test_rows_the_model_skips_or_mislabels_are_flagged_not_silently_null():
     assert r.fields["requests.disclosed.total"] is None and r.fields["requests.new_received.total"] is None
 
 
+ARTICLE = {"regulations": "第二十条第（一）项", "normative_docs": "第二十条第（一）项", "licensing": "第二十条第（五）项",
+           "penalty": "第二十条第（六）项", "coercion": "第二十条第（六）项", "fees": "第二十条第（八）项"}
+
+
+def test_table_two_rows_labelled_by_their_article_are_given_to_the_blocks_rows_in_order():
+    gold = gold_of(SEED)
+
+    def by_article(req):
+        a = perfect_answer(gold, section_of(req))
+        if section_of(req) == "active":
+            for row in a["rows"]:
+                row["label"] = ARTICLE[next(k for k, v in ACTIVE_LABEL.items() if v == row["label"])]
+        return answer(a)
+
+    with ScriptedLLM(default=by_article) as s:
+        r = extract_file(SEEDS / f"{SEED}.txt", engine="llm", llm=reader(s, max_reasks=1))
+    assert r.fields == gold["fields"]
+    notes = [f for f in r.flags if f.rule == "LLM" and "names its 第二十条 block" in f.message]
+    assert len(notes) == 6 and all(f.severity == "warning" for f in notes)
+    assert "active.coercion.decisions" in notes[4].keys
+
+
 def test_endpoint_down_flags_the_sections_and_never_crashes():
     with ScriptedLLM(default=lambda req: error(503)) as s:
         r = extract_file(SEEDS / f"{SEED}.txt", engine="llm", llm=reader(s))

@@ -24,6 +24,7 @@ from extractor.llm.config import LLMConfig
 from extractor.llm.transport import BadAnswer, LLMClient, LLMUnavailable, Usage
 from extractor.read.base import Reading
 from extractor.read.cells import Token, fit_blanks, tokens_of
+from extractor.read.damaged import block_rows
 from extractor.read.labels import (
     ACTIVE_COLUMN_FRAGMENTS,
     ACTIVE_DEFAULT_COLUMNS,
@@ -229,8 +230,17 @@ def map_answer(part: str, answer: BaseModel, tokens: list[Token], reading: Readi
             put_row([f"requests.{name}.{c}" for c in APPLICANT_COLUMNS], row.values, regions.get(name))
     elif part == "active":
         regions = _regions(tokens, lambda text: match(text, ACTIVE_ROW_FRAGMENTS))
+        by_article: dict[str, list[str]] = {}  # rows of each 第二十条 block not yet given to a row labelled by it
         for row in answer.rows:
             name = match(row.label, ACTIVE_ROW_FRAGMENTS)
+            if name is None and "第二十条" in label_key(row.label):
+                # Labelled by its block's article ("第二十条第（五）项"): the block's rows in template order.
+                left = by_article.setdefault(label_key(row.label), block_rows(reading.fmt, row.label))
+                name = left.pop(0) if left else None
+                if name is not None:
+                    flags.append(Flag(rule="LLM", severity="warning", keys=[k for k in reading.fields if k.startswith(f"active.{name}.")],
+                                      message=f"LLM row 「{row.label}」 names its 第二十条 block, not its row; given to "
+                                              f"{name}, the block's next row in template order"))
             if name is None:
                 flags.append(Flag(rule="LLM", severity="warning", message=f"LLM row 「{row.label}」 is not a table 二 row; ignored"))
                 continue
