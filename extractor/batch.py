@@ -1,7 +1,9 @@
 """Batch runs: many files, a process pool, a progress bar, results into the run store as they finish.
 
 A file is known by the sha256 of its bytes. Before a run, the store says which hashes are done;
-those are skipped (their stored result is still emitted, so ``-o`` always gets one line per file).
+those are skipped (their stored result is still emitted, so ``-o`` always gets one line per file),
+unless another engine, LLM model or extractor version produced the stored result: those are
+extracted again and replace it (a report a reviewer corrected or approved is kept).
 Each finished result is written in its own transaction by the main process (the only writer), so
 ``kill -9`` at any moment loses at most the files in flight, and a re-run does exactly those.
 """
@@ -9,6 +11,7 @@ Each finished result is written in its own transaction by the main process (the 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import multiprocessing
 import os
@@ -34,12 +37,46 @@ from extractor.store import Store
 TOKEN_KEYS = ("calls", "input_tokens", "output_tokens", "cost_usd", "cache_hits")
 
 
-def make_llm(engine: str, **overrides) -> LLMReader | None:
-    """The LLM reader for an engine (None for rules, or when no endpoint is configured)."""
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ogi-extract")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+VERSION = _version()  # stored with each result: a new version extracts stored files again
+
+
+def _llm_config(engine: str, overrides: dict) -> LLMConfig | None:
+    """The LLM endpoint an engine would use (None for rules, or when no endpoint is configured)."""
     if engine == "rules":
         return None
     cfg = LLMConfig.from_env(**overrides)
-    return LLMReader(cfg) if cfg.configured else None
+    return cfg if cfg.configured else None
+
+
+def make_llm(engine: str, **overrides) -> LLMReader | None:
+    """The LLM reader for an engine (None for rules, or when no endpoint is configured)."""
+    cfg = _llm_config(engine, overrides)
+    return LLMReader(cfg) if cfg else None
+
+
+def producer(engine: str, llm_flags: dict | None = None) -> dict:
+    """What a run's results are produced by: engine, LLM model (None when no LLM is used), version."""
+    cfg = _llm_config(engine, llm_flags or {})
+    return {"engine": engine, "model": cfg.model if cfg else None, "version": VERSION}
+
+
+def redo_reason(stored: dict, current: dict, retry_failed: bool = False) -> str | None:
+    """Why a stored report (``Store.stored``) should be extracted again by a run of ``current``; None: it stands.
+
+    What the store does not know (a result stored before producers were recorded has only its
+    engine) counts as unchanged.
+    """
+    changed = [k for k in current if k in stored["producer"] and stored["producer"][k] != current[k]]
+    if changed:
+        return " and ".join(changed) + " changed"
+    return "failed before" if retry_failed and stored["status"] == "failed" else None
 
 
 def sha256_file(path: str | Path) -> str:
@@ -61,6 +98,8 @@ class Job:
 class RunStats:
     total: int = 0
     skipped: int = 0  # already in the store
+    redone: Counter = field(default_factory=Counter)  # stored reports extracted again, by reason
+    kept_reviewed: int = 0  # reviewed reports kept although another engine/model/version ran
     duplicates: int = 0  # same bytes as another file of this run
     status: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)  # rules of error flags
@@ -69,6 +108,13 @@ class RunStats:
     not_done: int = 0  # interrupted or a worker died: re-run to resume
     across_flagged: int = 0  # reports with R8 flags after the run
     across_errors: int = 0
+
+    def redo_note(self, verb: str = "re-extracted") -> str | None:
+        """'re-extracted 3 stored reports (engine changed)', when any were."""
+        if not self.redone:
+            return None
+        why = ", ".join(r if len(self.redone) == 1 else f"{r} x{c}" for r, c in self.redone.most_common())
+        return f"{verb} {sum(self.redone.values())} stored reports ({why})"
 
     def add(self, result: dict) -> None:
         self.status[result["status"]] += 1
@@ -153,12 +199,16 @@ def run_batch(files: list[Path], *, engine: str = "hybrid", store: Store | None 
     """Extract ``files`` into ``store`` (when given), calling ``emit`` with one JSON line per file."""
     llm_flags, file_opts = llm_flags or {}, file_opts or {}
     stats = RunStats(total=len(files))
+    made_by = producer(engine, llm_flags) if store is not None else None
+    redo: set[str] = set()  # stored reports extracted again, replacing what is stored
     if store is None:
         jobs = [Job(Path(p), "", None) for p in files]
         todo, later, done = jobs, {}, []
     else:
         jobs = plan(files, show=progress)
-        known = store.done({j.sha256 for j in jobs}, retry_failed=retry_failed)
+        stored = store.stored({j.sha256 for j in jobs})
+        redo = _to_redo(stored, made_by, retry_failed, stats)
+        known = stored.keys() - redo
         done = [j for j in jobs if j.sha256 in known]
         todo, later = [], {}
         firsts: dict[str, Job] = {}
@@ -171,6 +221,8 @@ def run_batch(files: list[Path], *, engine: str = "hybrid", store: Store | None 
                 firsts[j.sha256] = j
                 todo.append(j)
         _account_skipped(store, done, stats, emit)
+        if progress and stats.redone:
+            tqdm.write(stats.redo_note("re-extracting"), file=sys.stderr)
 
     bar = tqdm(total=len(files), initial=len(done), disable=not progress, unit="file", file=sys.stderr,
                dynamic_ncols=True, smoothing=0.1)
@@ -180,8 +232,8 @@ def run_batch(files: list[Path], *, engine: str = "hybrid", store: Store | None 
         result = json.loads(line)
         dups = later.get(job.sha256, [])
         if store is not None:
-            store.put_result(result, job.sha256, text=text, kind=kind,
-                             paths=[(str(j.path), j.size) for j in [job, *dups]])
+            store.put_result(result, job.sha256, text=text, kind=kind, producer=made_by,
+                             replace=job.sha256 in redo, paths=[(str(j.path), j.size) for j in [job, *dups]])
         for j in [job, *dups]:
             if emit is not None:
                 emit(_as_file(line, j))
@@ -208,6 +260,19 @@ def run_batch(files: list[Path], *, engine: str = "hybrid", store: Store | None 
         stats.across_flagged = len(flags)
         stats.across_errors = sum(1 for fl in flags.values() if any(f["severity"] == "error" for f in fl))
     return stats
+
+
+def _to_redo(stored: dict[str, dict], current: dict, retry_failed: bool, stats: RunStats) -> set[str]:
+    """The stored reports to extract again (counted by reason in ``stats``)."""
+    redo = set()
+    for sha, row in stored.items():
+        why = redo_reason(row, current, retry_failed)
+        if why and row["reviewed"]:
+            stats.kept_reviewed += 1  # a reviewer's corrections and approval are never overwritten
+        elif why:
+            redo.add(sha)
+            stats.redone[why] += 1
+    return redo
 
 
 def _account_skipped(store: Store, done: list[Job], stats: RunStats, emit) -> None:

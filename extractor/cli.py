@@ -8,10 +8,8 @@ from pathlib import Path
 
 import click
 
-from extractor.engines.llm import LLMReader
-from extractor.llm.config import LLMConfig
 from extractor.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES, DEFAULT_MAX_SECONDS, Limits
-from extractor.batch import run_batch
+from extractor.batch import make_llm, run_batch
 from extractor.export import FORMATS as EXPORT_FORMATS, export, write_gold
 from extractor.pipeline import ENGINES, find_documents
 from extractor.store import Store
@@ -65,13 +63,6 @@ def make_limits(max_pages: int, max_bytes: str, max_seconds: float) -> Limits:
     return Limits(max_pages=max_pages or None, max_bytes=_size(max_bytes) or None, max_seconds=max_seconds or None)
 
 
-def make_llm(engine: str, **overrides) -> LLMReader | None:
-    if engine == "rules":
-        return None
-    cfg = LLMConfig.from_env(**overrides)
-    return LLMReader(cfg) if cfg.configured else None
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Extract the statistical tables of 政府信息公开工作年度报告 into checked, traceable data.
@@ -90,7 +81,8 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 @click.option("--store", "store_target", envvar="OGI_STORE", metavar="PATH_OR_URL",
               help="Run store: a SQLite file path, or postgresql://user:pass@host/db [env OGI_STORE]. Results are "
-                   "written as they finish, keyed by the file's sha256; a re-run skips what is stored.")
+                   "written as they finish, keyed by the file's sha256; a re-run skips what is stored, unless "
+                   "another engine, LLM model or extractor version produced it (then it is extracted again).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (each builds its own LLM client).")
 @click.option("--retry-failed", is_flag=True, help="With --store: extract again the files whose stored result failed.")
@@ -130,6 +122,11 @@ def extract(paths: tuple[str, ...], output: str | None, engine: str, progress: b
     n = len(files)
     click.echo(f"{n} reports read: {status['ok']} ok, {status['flagged']} flagged, {status['failed']} failed"
                + (f" ({stats.skipped} already in the store)" if stats.skipped else ""), err=True)
+    if note := stats.redo_note():
+        click.echo(note, err=True)
+    if stats.kept_reviewed:
+        click.echo(f"kept {stats.kept_reviewed} reviewed reports as stored (another engine, model or version ran; "
+                   "corrections and approvals are never overwritten)", err=True)
     if tokens["calls"] or tokens["cache_hits"]:
         click.echo(f"llm: {tokens['calls']} calls, {tokens['input_tokens']} in / {tokens['output_tokens']} out tokens, "
                    f"${tokens['cost_usd']:.4f}, {tokens['cache_hits']} cached", err=True)

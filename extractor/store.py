@@ -7,8 +7,8 @@ a run killed at any point keeps everything it finished and a re-run skips it.
 Tables
 - ``reports``: one row per distinct file content (sha256 unique): the result as extracted (JSON),
   the current field values (extracted, then reviewers' corrections), the normalised document text
-  (for char-span highlighting), R8 flags across reports, counts used to sort the review queue,
-  and the review state.
+  (for char-span highlighting), what produced the result (engine, LLM model, extractor version),
+  R8 flags across reports, counts used to sort the review queue, and the review state.
 - ``files``: every path seen, with its sha256 (two paths with the same bytes share one report).
 - ``review_log``: every correction and approval, with time and reviewer name.
 - ``blobs``: the bytes of files uploaded through the API (batch runs keep their files on disk).
@@ -47,6 +47,8 @@ reports = sa.Table(
     sa.Column("format", sa.String(8)),
     sa.Column("kind", sa.String(16)),  # document kind read: text, pdf, docx, html, doc
     sa.Column("engine", sa.String(16)),
+    # {engine, model, version} that produced ``result``; null in stores made before it was recorded
+    sa.Column("producer", _JSON),
     sa.Column("result", _JSON, nullable=False),  # the extract JSON line, as extracted
     sa.Column("fields", _JSON),  # current values: extracted, then corrected by reviewers
     sa.Column("text", sa.Text),  # Document.text: provenance start/end point here
@@ -153,6 +155,22 @@ class Store:
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self._add_new_columns()
+
+    def _report_columns(self) -> set[str]:
+        return {c["name"] for c in sa.inspect(self.engine).get_columns("reports")}
+
+    def _add_new_columns(self) -> None:
+        """A store made by an older version gets the (nullable) columns added since; its rows read as null."""
+        have = self._report_columns()
+        for col in [c for c in reports.columns if c.name not in have]:
+            try:
+                with self.engine.begin() as c:
+                    c.execute(sa.text(f"ALTER TABLE reports ADD COLUMN {col.name} "
+                                      f"{col.type.compile(self.engine.dialect)}"))
+            except sa.exc.DBAPIError:
+                if col.name not in self._report_columns():  # else another process added it first
+                    raise
 
     def _engine_args(self) -> dict:
         if self.url.startswith("sqlite"):
@@ -183,22 +201,35 @@ class Store:
 
     def done(self, hashes: Iterable[str], retry_failed: bool = False) -> set[str]:
         """The hashes among ``hashes`` that already have a report (a failed one only unless retrying)."""
+        return {h for h, r in self.stored(hashes).items() if not (retry_failed and r["status"] == "failed")}
+
+    def stored(self, hashes: Iterable[str]) -> dict[str, dict]:
+        """sha256 -> ``status``, ``producer`` and ``reviewed`` of each report stored for these hashes.
+
+        ``producer`` is what extracted the stored result (engine, model, version); a result stored
+        before this was recorded (or by a caller that gave none) shows only its engine: what is
+        missing is unknown.
+        """
         hashes = list(hashes)
-        out: set[str] = set()
+        out: dict[str, dict] = {}
+        q = sa.select(reports.c.sha256, reports.c.status, reports.c.engine, reports.c.producer,
+                      _reviewed().label("reviewed"))
         with self.engine.connect() as c:
             for i in range(0, len(hashes), 500):
-                q = sa.select(reports.c.sha256).where(reports.c.sha256.in_(hashes[i:i + 500]))
-                if retry_failed:
-                    q = q.where(reports.c.status != "failed")
-                out.update(c.scalars(q))
+                for r in c.execute(q.where(reports.c.sha256.in_(hashes[i:i + 500]))):
+                    producer = r.producer or ({"engine": r.engine} if r.engine else {})
+                    out[r.sha256] = {"status": r.status, "producer": producer, "reviewed": bool(r.reviewed)}
         return out
 
     def put_result(self, result: dict, sha256: str, *, text: str | None = None, kind: str | None = None,
-                   paths: Iterable[tuple[str, int | None]] = (), blob: tuple[str, bytes] | None = None) -> int:
+                   paths: Iterable[tuple[str, int | None]] = (), blob: tuple[str, bytes] | None = None,
+                   producer: dict | None = None, replace: bool = False) -> int:
         """Store one result (the extract JSON line as a dict) in one transaction; return its report id.
 
         A report already stored for these bytes is kept as it is (first write wins), unless it
-        failed: then the new result replaces it. ``paths`` are (path, size) pairs to record.
+        failed, or ``replace`` is set and no reviewer has touched it: then the new result replaces
+        it. ``producer``: what extracted it ({engine, model, version}). ``paths`` are (path, size)
+        pairs to record.
         """
         ts = now()
         flags = result.get("flags") or []
@@ -206,7 +237,7 @@ class Store:
         row = {
             "sha256": sha256, "file": result["file"], "doc": result["doc"], "status": result["status"],
             "organ": meta.get("organ"), "organ_key": organ_key(meta.get("organ")), "year": meta.get("year"),
-            "format": meta.get("format"), "kind": kind, "engine": result.get("engine"),
+            "format": meta.get("format"), "kind": kind, "engine": result.get("engine"), "producer": producer,
             "result": result, "fields": result.get("fields") or {}, "text": text,
             "x_errors": _errors(flags), "x_flags": len(flags), "x_rules": ",".join(_rules(flags)),
             "across": [], "across_count": 0, "across_errors": 0,
@@ -214,8 +245,11 @@ class Store:
             "review_status": "pending", "created_at": ts, "updated_at": ts,
         }
         ins = self._insert(reports).values(**row)
-        replace = {k: ins.excluded[k] for k in row if k not in ("sha256", "created_at", "review_status")}
-        ins = ins.on_conflict_do_update(index_elements=["sha256"], set_=replace, where=reports.c.status == "failed")
+        update = {k: ins.excluded[k] for k in row if k not in ("sha256", "created_at", "review_status")}
+        when = reports.c.status == "failed"
+        if replace:
+            when = sa.or_(when, ~_reviewed())
+        ins = ins.on_conflict_do_update(index_elements=["sha256"], set_=update, where=when)
         with self.engine.begin() as c:
             c.execute(ins)
             rid = c.scalar(sa.select(reports.c.id).where(reports.c.sha256 == sha256))
@@ -422,6 +456,11 @@ class Store:
                 for t in ("reports", "review_log"):
                     dst.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
                                         f"COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"))
+
+
+def _reviewed():
+    """True for a report with a correction or an approval: a re-extraction never overwrites it."""
+    return reports.c.id.in_(sa.select(review_log.c.report_id))  # uncorrelated: also valid in an upsert's WHERE
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -104,6 +104,7 @@ def test_messages_say_what_is_wrong(batch):
 # ---------------------------------------------------------------- the limits, configurable
 
 
+@pytest.mark.shared
 def test_cli_limits_are_configurable(tmp_path):
     (tmp_path / "long.txt").write_bytes("规章\t1\t2\t3\n".encode() * 100_000)  # 100,000 table rows: ~30 s of work
     (tmp_path / "big.txt").write_bytes(b"\xe6\x8a\xa5\xe5\x91\x8a\n" * 800_000)  # 5.6 MB
@@ -213,6 +214,7 @@ def test_real_readers_check_the_deadline_in_a_thread(tmp_path):
     assert out["r"].timings["total_ms"] < 5000
 
 
+@pytest.mark.shared
 def test_a_foreign_alarm_handler_is_left_alone(monkeypatch, tmp_path):
     fired = []
     old = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from extractor import batch
+from extractor.batch import sha256_file
 from extractor.cli import main
 from extractor.store import Store
 
-from conftest import ROOT, SEEDS
+from conftest import ROOT, SEEDS, skip_without_shared
 from pgtest import fresh_schema, pg_url_or_skip
 
 BAD_FILES = {
@@ -34,9 +36,8 @@ BAD_FILES = {
 def build_corpus(root: Path, copies: int) -> list[Path]:
     """``copies`` seed copies, each with a line added at the end (so every file has its own sha256),
     spread over nested folders, plus the bad files above."""
+    skip_without_shared()
     seeds = sorted(SEEDS.glob("*.txt"))
-    if not seeds:
-        pytest.skip("../shared/seeds is not beside this checkout")
     paths = []
     for i in range(copies):
         src = seeds[i % len(seeds)]
@@ -164,12 +165,80 @@ def test_retry_failed_extracts_failed_files_again(tmp_path):
         assert s.count() == 1
 
 
+SAMPLE = ROOT / "extractor" / "samples" / "zaozhuang_taierzhuang_govoffice_2020.txt"
+
+
+@pytest.fixture
+def no_llm(monkeypatch):
+    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OGI_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_a_rerun_by_another_engine_or_version_extracts_again(tmp_path, no_llm, monkeypatch):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / SAMPLE.name).write_bytes(SAMPLE.read_bytes())
+    db = tmp_path / "runs.sqlite"
+
+    def run(*flags: str):
+        r = CliRunner().invoke(main, ["extract", str(tmp_path / "docs"), "--store", str(db),
+                                      "-o", str(tmp_path / "o.jsonl"), *flags])
+        assert r.exit_code == 0, r.output
+        with Store(db) as s:
+            [stored] = s.stored([sha256_file(SAMPLE)]).values()
+        return r.stderr, stored["producer"]
+
+    err, made_by = run("--engine", "rules")
+    assert made_by == {"engine": "rules", "model": None, "version": batch.VERSION}
+    err, _ = run("--engine", "rules")
+    assert "(1 already in the store)" in err and "re-extracted" not in err
+    err, made_by = run("--progress")  # the default engine, hybrid
+    assert "re-extracting 1 stored reports (engine changed)" in err  # said at the start, and at the end
+    assert "re-extracted 1 stored reports (engine changed)" in err and "already in the store" not in err
+    assert made_by["engine"] == "hybrid" and json.loads((tmp_path / "o.jsonl").read_text())["engine"] == "hybrid"
+    monkeypatch.setattr(batch, "VERSION", "99.0")
+    err, made_by = run()
+    assert "re-extracted 1 stored reports (version changed)" in err and made_by["version"] == "99.0"
+    with Store(db) as s:
+        s.approve(s.count(), "ann")
+    err, made_by = run("--engine", "rules")
+    assert "kept 1 reviewed reports as stored" in err and made_by["engine"] == "hybrid"
+
+
+def test_a_store_from_before_producers_were_recorded_compares_the_engine_only(tmp_path, no_llm):
+    db = tmp_path / "runs.sqlite"
+    base = ["extract", str(SAMPLE), "--store", str(db), "-o", str(tmp_path / "o.jsonl")]
+    assert CliRunner().invoke(main, base + ["--engine", "rules"]).exit_code == 0
+    with sqlite3.connect(db) as c:
+        c.execute("ALTER TABLE reports DROP COLUMN producer")
+    r = CliRunner().invoke(main, base + ["--engine", "rules"])  # model and version unknown: as now
+    assert "(1 already in the store)" in r.stderr
+    r = CliRunner().invoke(main, base)
+    assert "re-extracted 1 stored reports (engine changed)" in r.stderr
+
+
+def test_what_produces_a_result_and_when_a_stored_one_is_redone(monkeypatch, no_llm):
+    assert batch.producer("hybrid", {"model": "a"})["model"] is None  # no endpoint: no LLM is used
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    a, b = batch.producer("hybrid", {"model": "a"}), batch.producer("hybrid", {"model": "b"})
+    assert a["model"] == "a" and batch.producer("rules", {"model": "a"})["model"] is None
+
+    def stored(producer, status="ok"):
+        return {"status": status, "producer": producer, "reviewed": False}
+
+    assert batch.redo_reason(stored(a), a) is None
+    assert batch.redo_reason(stored(a), b) == "model changed"
+    assert batch.redo_reason(stored(a), {**b, "engine": "llm"}) == "engine and model changed"
+    assert batch.redo_reason(stored({"engine": "hybrid"}), b) is None  # stored before producers were recorded
+    assert batch.redo_reason(stored({}), b) is None
+    assert batch.redo_reason(stored(a, "failed"), a) is None
+    assert batch.redo_reason(stored(a, "failed"), a, retry_failed=True) == "failed before"
+
+
+@pytest.mark.shared
 def test_r8_across_years_after_a_run(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     src = SEEDS / "zibo_yiyuan_2023.txt"
-    if not src.exists():
-        pytest.skip("../shared/seeds is not beside this checkout")
     (docs / src.name).write_bytes(src.read_bytes())
     # next year's report of the same body, titled 县政府 instead of 县人民政府: 上年结转 printed 0
     # although 2023 carried 3 forward; 规范性文件 in force stays 48 although 5 were issued

@@ -12,12 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import llm_cost, report  # noqa: E402
+from bench import corpus as bench_corpus, llm_cost, report  # noqa: E402
 from bench.__main__ import main  # noqa: E402
 from bench.peers import cell_text, pymupdf_find_tables  # noqa: E402
 from bench.worker import run  # noqa: E402
+from conftest import SAMPLE_PDF as SAMPLE, SHARED  # noqa: E402
 
-SAMPLE = ROOT.parent / "shared" / "samples" / "2024_jiangsu_huaian_hongze_district_gov.pdf"
 SEED = ROOT / "extractor" / "samples" / "zaozhuang_taierzhuang_govoffice_2020.txt"
 
 
@@ -64,8 +64,9 @@ def test_llm_saving_is_a_ratio_of_tokens_per_report():
     assert llm_cost.saving(rows[:1]) is None
 
 
-@pytest.mark.skipif(not (ROOT.parent / "shared" / "seeds").is_dir(), reason="../shared/seeds is not beside this checkout")
-def test_bench_command_prints_the_table(tmp_path, capsys):
+@pytest.mark.shared
+def test_bench_command_prints_the_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench_corpus, "SHARED", SHARED)
     corpus = tmp_path / "corpus"
     (corpus / "rendered" / "gold").mkdir(parents=True)  # a corpus already built: text only
     shutil.copy(ROOT / "gold" / "zibo_yiyuan_2023.json", corpus / "rendered" / "gold")

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from extractor.contract import GoldReport, keys_for
 from extractor.flags import Flag
 from extractor.pipeline import Result
@@ -74,6 +76,7 @@ def test_warnings_do_not_count_as_flagged():
     assert s["flagged"] and not s["needs_review"]  # a false positive
 
 
+@pytest.mark.shared
 def test_recall_precision_and_pairing_on_a_folder(tmp_path):
     docs, gdir = tmp_path / "docs", tmp_path / "gold"
     docs.mkdir(), gdir.mkdir()

@@ -14,6 +14,8 @@ from extractor.pipeline import extract_file, run_file
 from conftest import GOLD, SEEDS
 from llm_server import ScriptedLLM, answer, delay, error, reset
 
+pytestmark = pytest.mark.shared  # every test reads a seed
+
 ROW_LABEL = {
     "new_received": "一、本年新收政府信息公开申请数量", "carried_over": "二、上年结转政府信息公开申请数量",
     "disclosed": "（一）予以公开", "partially_disclosed": "（二）部分公开", "withheld_state_secret": "1.属于国家秘密",

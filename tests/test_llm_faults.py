@@ -23,6 +23,8 @@ from conftest import SEEDS
 from llm_server import ScriptedLLM, answer, delay, error, reset
 from test_llm import SEED, gold_of, perfect_answer, section_of, zeroed_answer
 
+pytestmark = pytest.mark.shared  # every test reads a seed
+
 SECTIONS = 3
 RETRIES = 2
 REASKS = 1

@@ -20,9 +20,10 @@ from extractor.read.rules import read_rules  # noqa: E402
 from extractor.textnorm import parse_number  # noqa: E402
 from tools.fixtures import blocks, grid  # noqa: E402
 
+from conftest import SAMPLE_PDF as SAMPLE  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "gold"
-SAMPLE = ROOT.parent / "shared" / "samples" / "2024_jiangsu_huaian_hongze_district_gov.pdf"
 FONT = "china-s"  # a CJK font built into pymupdf: no network, no system fonts
 
 

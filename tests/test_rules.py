@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from extractor.ingest.text import read_text_bytes
 from extractor.read.rules import read_rules
 from extractor.sections import find_sections
@@ -169,6 +171,7 @@ def test_spaces_inside_labels_do_not_hide_a_row():
     assert row(r, "withheld_state_secret") == [0] * 7
 
 
+@pytest.mark.shared
 def test_taierzhuang_seed_flags_exactly_the_appeals_row():
     path = SEEDS / "zaozhuang_taierzhuang_govoffice_2020.txt"
     r = read_rules(read_text_bytes(path.read_bytes(), str(path)))

@@ -85,6 +85,7 @@ def test_queue_is_sorted_by_errors_and_review_round_trip(store, seed_paths):
     assert c.get("/v1/reports/12345").status_code == 404
 
 
+@pytest.mark.shared
 def test_upload_limits(store, tmp_path):
     c = client(store, max_upload_bytes=4000)
     r = upload(c, T2020)  # 7.5 kB

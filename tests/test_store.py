@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from extractor.across import check_across, organ_key
 from extractor.batch import recompute_across, sha256_file
@@ -14,11 +15,12 @@ from extractor.export import columns, export, gold_of, recheck, write_gold
 from extractor.pipeline import run_file
 from extractor.store import Store, StoreError
 
-from conftest import GOLD, SEEDS
+from conftest import GOLD, ROOT, SEEDS
 from pgtest import fresh_schema, pg_url_or_skip
 
 T2020 = SEEDS / "zaozhuang_taierzhuang_govoffice_2020.txt"
 YIYUAN = SEEDS / "zibo_yiyuan_2023.txt"
+SAMPLE = ROOT / "extractor" / "samples" / "zaozhuang_taierzhuang_govoffice_2020.txt"  # in the checkout
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,7 +38,7 @@ def store(request, tmp_path):
         drop()
 
 
-def put(store: Store, path, **changes) -> int:
+def put(store: Store, path, producer: dict | None = None, **changes) -> int:
     """Extract a file (rules engine) and store it; ``changes`` alter the result first (fields/meta)."""
     result, doc, _ = run_file(path, "rules")
     d = json.loads(result.model_dump_json())
@@ -53,7 +55,7 @@ def put(store: Store, path, **changes) -> int:
         else:
             d[k] = v
     return store.put_result(d, sha, text=doc.text if doc else None, kind=doc.kind if doc else None,
-                            paths=[(str(path), path.stat().st_size)])
+                            paths=[(str(path), path.stat().st_size)], producer=producer)
 
 
 def test_put_is_keyed_by_content_and_first_write_wins(store, seed_paths):
@@ -71,6 +73,7 @@ def test_put_is_keyed_by_content_and_first_write_wins(store, seed_paths):
     assert store.file_rows()[0]["sha256"] == sha
 
 
+@pytest.mark.shared
 def test_a_failed_report_is_replaced_on_retry(store, tmp_path):
     bad = {"file": "x.txt", "doc": "x", "status": "failed", "error": {"code": "timeout", "message": "slow"},
            "flags": [], "fields": {}, "meta": {}}
@@ -79,6 +82,39 @@ def test_a_failed_report_is_replaced_on_retry(store, tmp_path):
     assert store.done([sha]) == {sha} and store.done([sha], retry_failed=True) == set()
     assert put(store, YIYUAN) == rid
     assert store.get(rid)["status"] == "ok" and store.count() == 1
+
+
+def test_a_result_records_what_produced_it_and_is_replaced_only_when_asked_and_unreviewed(store):
+    sha = sha256_file(SAMPLE)
+    rules = {"engine": "rules", "model": None, "version": "1"}
+    rid = put(store, SAMPLE, producer=rules)
+    assert store.stored([sha, "f" * 64]) == {sha: {"status": "flagged", "producer": rules, "reviewed": False}}
+    llm = {"engine": "llm", "model": "m", "version": "1"}
+    result = {**store.get(rid)["extracted"], "file": str(SAMPLE), "doc": "x", "status": "ok", "engine": "llm",
+              "flags": []}
+    assert store.put_result(result, sha, producer=llm) == rid  # first write wins...
+    assert store.stored([sha])[sha]["producer"] == rules
+    assert store.put_result(result, sha, producer=llm, replace=True) == rid  # ...unless replacing
+    assert store.stored([sha])[sha]["producer"] == llm
+    assert store.get(rid)["engine"] == "llm" and store.get(rid)["status"] == "ok" and store.count() == 1
+    store.correct(rid, "requests.disclosed.total", 8, "ann")  # a reviewer's work is never overwritten
+    assert store.stored([sha])[sha]["reviewed"] is True
+    store.put_result({**result, "engine": "rules"}, sha, producer=rules, replace=True)
+    assert store.get(rid)["engine"] == "llm" and store.get(rid)["fields"]["requests.disclosed.total"] == 8
+
+
+def test_a_store_from_before_producers_were_recorded_is_migrated(store):
+    rid = put(store, SAMPLE)
+    with store.engine.begin() as c:  # the reports table as older versions made it
+        c.execute(sa.text("ALTER TABLE reports DROP COLUMN producer"))
+    with Store(store.url) as old:
+        sha = sha256_file(SAMPLE)
+        assert old.stored([sha])[sha]["producer"] == {"engine": "rules"}  # model and version unknown
+        assert old.get(rid)["status"] == "flagged"
+        old.put_result(old.stored_result(sha), sha, producer={"engine": "rules", "model": None, "version": "1"},
+                       replace=True)
+        assert old.stored([sha])[sha]["producer"]["version"] == "1"
+    Store(store.url).close()  # opening a migrated store again changes nothing
 
 
 def test_queue_sorts_by_errors_and_approval_leaves_it(store, seed_paths):
@@ -95,6 +131,7 @@ def test_queue_sorts_by_errors_and_approval_leaves_it(store, seed_paths):
     assert len(store.queue(flagged=None, include_approved=True)) == len(seed_paths) + 1
 
 
+@pytest.mark.shared
 def test_corrections_are_logged_with_time_and_reviewer(store):
     rid = put(store, T2020)
     view = store.correct(rid, "requests.disclosed.total", "8", "ann")
@@ -163,6 +200,7 @@ def test_r8_checks_consecutive_years_only():
     assert [f.severity for f in check_across([reports[0], fixed])[2]] == ["warning"]
 
 
+@pytest.mark.shared
 def test_r8_flags_are_stored_on_the_later_report_and_shown_in_the_queue(store):
     prev = put(store, YIYUAN)
     nxt = put(store, YIYUAN, sha="a" * 64, meta={"year": 2024, "organ": "沂源县政府"},
@@ -225,6 +263,7 @@ def test_wide_exports_load_in_pandas(store, seed_paths, tmp_path):
         assert c.count() == len(seed_paths) and c.get(rid)["log"][0]["new"] == 8
 
 
+@pytest.mark.shared
 def test_export_gold_writes_approved_reports_in_the_contract_form(store, tmp_path):
     rid = put(store, T2020)
     put(store, YIYUAN)  # not approved: not exported
@@ -240,6 +279,7 @@ def test_export_gold_writes_approved_reports_in_the_contract_form(store, tmp_pat
     assert "SHAPE row checked by hand" in g["notes"] and "ann" in g["notes"]
 
 
+@pytest.mark.shared
 def test_default_source_consistency_follows_the_values(store):
     rid = put(store, YIYUAN)
     assert gold_of(store.approve(rid, "ann"))["source_consistent"] is True

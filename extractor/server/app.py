@@ -30,7 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from extractor.batch import make_llm, recompute_across
+from extractor.batch import make_llm, producer, recompute_across
 from extractor.contract import field_specs
 from extractor.export import default_source_consistent
 from extractor.ingest.detect import sniff
@@ -161,6 +161,7 @@ def create_app(cfg: ServerConfig) -> FastAPI:
         result.file = name
         line = result.model_dump_json(exclude_none=False)
         rid = store.put_result(json.loads(line), sha, text=doc.text if doc else None, kind=doc.kind if doc else None,
+                               producer=producer(cfg.engine, cfg.llm_flags),
                                paths=[(f"upload:{sha[:12]}:{name}", len(data))], blob=(name, data))
         recompute_across(store, [store.organ_key_of(rid)])
         return line, rid
