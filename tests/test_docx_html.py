@@ -201,6 +201,35 @@ def test_docx_tracked_changes_and_breaks():
     assert [r.text for r in doc.rows] == ["二、主动公开政府信息情况", "第一行", "第二行"]
 
 
+def test_docx_cells_through_wrappers_grid_before_and_text_not_printed():
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    w = nsdecls("w")
+    mc = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    d = docx.Document()
+    d.add_paragraph("表前")
+    d.element.body.insert(len(d.element.body) - 1, parse_xml(
+        f'<w:tbl {w} {mc}><w:tblPr/>'
+        '<w:tr><w:trPr><w:jc w:val="center"/></w:trPr><w:trPr><w:gridBefore w:val="1"/></w:trPr>'
+        '<w:tc><w:tcPr><w:tcW w:w="1"/><w:gridSpan w:val="2"/><w:gridSpan w:val="5"/></w:tcPr>'
+        '<w:p><w:pPr><w:rPr><w:t>不是正文</w:t></w:rPr></w:pPr><w:r><w:rPr><w:b/></w:rPr><w:t>规</w:t></w:r>'
+        '<w:r><w:instrText>PAGE</w:instrText><w:t>章</w:t></w:r></w:p></w:tc>'
+        '<w:sdt><w:sdtContent><w:tc><w:p><w:r><w:t>1</w:t><w:tab/><w:t>2</w:t></w:r></w:p>'
+        '<w:sdt><w:sdtContent><w:p><w:r><w:t>3</w:t></w:r></w:p></w:sdtContent></w:sdt></w:tc></w:sdtContent></w:sdt>'
+        '<w:tc><w:p><w:r><w:t>框</w:t><mc:AlternateContent><mc:Choice><w:drawing><w:txbxContent>'
+        '<w:p><w:r><w:t>文本框</w:t></w:r></w:p></w:txbxContent></w:drawing></mc:Choice><mc:Fallback><w:pict>'
+        '<w:txbxContent><w:p><w:r><w:t>文本框</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback>'
+        '</mc:AlternateContent></w:r></w:p></w:tc>'
+        '<w:tc><w:tcPr><w:hMerge/></w:tcPr><w:p><w:r><w:t>合并</w:t></w:r></w:p></w:tc>'
+        '</w:tr></w:tbl>'))
+    doc = read_docx(_docx_bytes(d), "w.docx")
+    # gridBefore from the second trPr, the first gridSpan; a tab inside a cell is a space; an hMerge
+    # continuation prints nothing; the text box is read once (not its Fallback copy)
+    assert [(c.text, c.loc.col) for c in doc.rows[1].cells] == [("规章", 1), ("1 2 3", 3), ("框文本框", 4)]
+    assert _spans_ok(doc)
+
+
 def test_docx_nested_layout_table_is_read_as_its_own_table():
     d = docx.Document()
     outer = d.add_table(rows=1, cols=1)
@@ -396,6 +425,44 @@ def test_html_word_export_cells_join_wrapped_lines():
             "<td><p>12<br>件</p></td><td>1<br>2</td></tr></table></body></html>").encode()
     doc = read_html(page, "w.html")
     assert [c.text for c in doc.rows[0].cells] == ["结果维持", "12件", "1 2"]
+
+
+def test_html_cell_text_skips_what_is_not_printed_but_keeps_its_tail():
+    page = ("<html><body><table><tr>"
+            "<td><p style='text-align:center'><span>一、<span style='DISPLAY : none'>隐藏</span>总体</span></p>"
+            "<!-- 注释 -->情况<script>x()</script><span hidden>藏</span></td>"
+            "<td><div><b>12</b><br><i>件</i></div>\n<p>3</p></td>"
+            "<td>(<span style='visibility:hidden'>9</span>)</td>"
+            "<td style='display:none'>不见</td><td>7</td>"
+            "</tr></table></body></html>").encode()
+    doc = read_html(page, "h.html")
+    assert [(c.text, c.loc.col) for c in doc.rows[0].cells] == [("一、总体情况", 0), ("12件3", 1), ("()", 2), ("7", 3)]
+    assert _spans_ok(doc)
+
+
+def test_html_rowspan_from_rows_above_after_the_last_cell_and_past_hidden_cells():
+    page = """<html><body><table>
+    <tr><td>标签</td><td rowspan="3">甲</td><td>1</td><td rowspan="2" colspan="2">乙</td></tr>
+    <tr><td>标签二</td><td style="display:none">x</td><td>2</td></tr>
+    <tr><td>标签三</td><td>3</td><td>4</td><td>5</td></tr>
+    </table></body></html>""".encode()
+    shape = [[(c.text, c.loc.col) for c in r.cells] for r in read_html(page, "r.html").rows]
+    assert shape == [
+        [("标签", 0), ("甲", 1), ("1", 2), ("乙", 3)],
+        [("标签二", 0), ("", 1), ("2", 2), ("", 3), ("", 4)],  # the 2-wide rowspan cell covers after the last cell
+        [("标签三", 0), ("", 1), ("3", 2), ("4", 3), ("5", 4)],
+    ]
+
+
+def test_html_table_whose_cell_holds_paragraphs_of_running_text_is_layout():
+    long = "本机关认真贯彻落实政府信息公开条例" * 8
+    cell = "".join(f"<div><p>{long}</p></div>" for _ in range(3))
+    page = (f"<html><body><table><tr><td>栏目</td><td>{cell}</td></tr></table>"
+            "<table><tr><td>规章</td><td><p>1</p><p>2</p><p>3</p></td></tr></table></body></html>").encode()
+    doc = read_html(page, "l.html")
+    assert all(c.loc.table is None for r in doc.rows[:-1] for c in r.cells)  # layout: one-cell rows, no table
+    assert sum(1 for r in doc.rows if r.cells[0].text == long) == 3
+    assert [(c.text, c.loc.table) for c in doc.rows[-1].cells] == [("规章", 0), ("1 2 3", 0)]  # short blocks: data
 
 
 def test_deeply_nested_html_does_not_crash_and_keeps_what_follows():

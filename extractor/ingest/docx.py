@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
 import posixpath
 import re
 import zipfile
 from typing import Iterator
 
-from extractor.document import Document
+from extractor.document import Document, Row, new_cell, new_document, new_location, new_row
 from extractor.errors import CorruptFile, EmptyDocument, EncryptedFile, ExtractError, TooLarge, UnsupportedFormat
 from extractor.ingest.text import normalise
 from extractor.limits import check_deadline
@@ -51,7 +50,7 @@ T_P, T_TBL, T_TR, T_TC, T_SDT, T_SDTCONTENT = _w("p"), _w("tbl"), _w("tr"), _w("
 T_CUSTOMXML, T_ALTCHUNK, T_BODY = _w("customXml"), _w("altChunk"), _w("body")
 T_PPR, T_NUMPR, T_NUMID, T_ILVL, T_PSTYLE, T_VAL = _w("pPr"), _w("numPr"), _w("numId"), _w("ilvl"), _w("pStyle"), _w("val")
 T_TCPR, T_GRIDSPAN, T_VMERGE, T_HMERGE = _w("tcPr"), _w("gridSpan"), _w("vMerge"), _w("hMerge")
-_GRID_BEFORE = f"{_w('trPr')}/{_w('gridBefore')}"
+T_TRPR, T_GRIDBEFORE = _w("trPr"), _w("gridBefore")
 # Wrappers whose children are read as if they stood in the wrapper's place.
 _WRAPPERS = {T_SDT, T_SDTCONTENT, T_CUSTOMXML, _w("ins"), _w("moveTo"), _w("smartTag"), _w("fldSimple"),
              _w("hyperlink"), f"{{{MC}}}AlternateContent", f"{{{MC}}}Choice"}
@@ -103,6 +102,18 @@ def join_lines(lines: list[str]) -> str:
     return out
 
 
+def join_text(text: str) -> str:
+    """``join_lines(text.split("\\n"))``: the lines of a cell's text joined (short texts remembered)."""
+    if len(text) <= _CACHED_LENGTH:
+        return _join_text_short(text)
+    return join_lines(text.split("\n"))
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _join_text_short(text: str) -> str:
+    return join_lines(text.split("\n"))
+
+
 def blank_cells(where: Where, span: int) -> RawRow:
     """An empty cell spanning ``span`` grid columns, as that many empty cells.
 
@@ -120,35 +131,26 @@ def blank_cells(where: Where, span: int) -> RawRow:
 def assemble(path: str, kind: str, rows: list[RawRow], encoding: str | None = None,
              notes: list[str] | None = None) -> Document:
     """Rows of (text, where) -> Document whose text is the rows joined, spans set on every cell."""
-    parts: list[str] = []
-    out: list[dict] = []
+    lines: list[str] = []
+    out: list[Row] = []
     pos = 0
     for raw in rows:
         texts = [clean(t) for t, _ in raw]
         if not any(texts):
             continue  # a row with nothing printed carries nothing for any reader
         cells = []
-        for i, (text, (_, where)) in enumerate(zip(texts, raw)):
-            if i:
-                parts.append("\t")
-                pos += 1
+        for text, (_, where) in zip(texts, raw):
             end = pos + len(text)
-            if where is None:
-                loc = {"start": pos, "end": end}
-            else:
-                loc = {"start": pos, "end": end, "table": where[0], "row": where[1], "col": where[2]}
-            cells.append({"text": text, "loc": loc})
-            parts.append(text)
-            pos = end
-        parts.append("\n")
-        pos += 1
-        out.append({"cells": cells})
-    text = "".join(parts)
+            loc = new_location(pos, end) if where is None else new_location(pos, end, where[0], where[1], where[2])
+            cells.append(new_cell(text, loc))
+            pos = end + 1  # the tab after a cell, the newline after a row
+        lines.append("\t".join(texts))
+        out.append(new_row(cells))
+    text = "\n".join(lines) + "\n" if lines else ""
     if not text.strip():
         raise EmptyDocument("the file holds no text")
-    # one validation builds every Row, Cell and Location: cheaper than constructing them one by one
-    return Document.model_validate({"path": path, "kind": kind, "text": text, "rows": out, "encoding": encoding,
-                                    "notes": list(notes or [])})
+    # the cells' values are this function's own strs and ints: built without validation
+    return new_document(path, kind, text, out, encoding=encoding, notes=list(notes or []))
 
 
 # ====================================================================== DOCX
@@ -158,20 +160,21 @@ def read_docx(data: bytes, path: str, max_bytes: int = MAX_TOTAL_UNCOMPRESSED) -
     pkg = _Package(data, max_bytes)
     walker = _Walker(pkg)
     rows = walker.walk(pkg.body)
-    images = sum(1 for el in pkg.body.iter(_w("drawing"), _w("pict")))
-    if images and not walker.tables:
+    images = 0 if walker.tables else sum(1 for el in pkg.body.iter(_w("drawing"), _w("pict")))
+    if images:
         walker.notes.append(f"the DOCX shows {images} images and no table: its tables may be pictures")
     return assemble(path, "docx", rows, notes=walker.notes)
 
 
-def check_zip(data: bytes, main: str = "word/document.xml", max_total: int = MAX_TOTAL_UNCOMPRESSED) -> None:
-    """Refuse zip bombs and encrypted members before anything is decompressed.
+def check_zip(data: bytes, main: str = "word/document.xml", max_total: int = MAX_TOTAL_UNCOMPRESSED) -> zipfile.ZipFile:
+    """Refuse zip bombs and encrypted members before anything is decompressed; the checked zip.
 
     The sizes checked are those the package declares; a member that unpacks to more than it
     declares is cut at its declared size by ``zipfile`` and fails its CRC check (CorruptFile).
     """
     try:
-        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+        package = zipfile.ZipFile(io.BytesIO(data))
+        infos = package.infolist()
     except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError) as e:
         raise CorruptFile(f"not a readable DOCX (zip container is damaged: {e})") from e
     max_total = min(max_total, MAX_TOTAL_UNCOMPRESSED)
@@ -191,6 +194,7 @@ def check_zip(data: bytes, main: str = "word/document.xml", max_total: int = MAX
     if total > max_total:
         raise TooLarge(f"the DOCX package unpacks to {total} bytes from {len(data)}, over the limit of {max_total} "
                        "(--max-bytes): a zip bomb, or not a real report")
+    return package
 
 
 def _safe_xml(blob: bytes):
@@ -221,9 +225,9 @@ class _Package:
     """
 
     def __init__(self, data: bytes, max_bytes: int = MAX_TOTAL_UNCOMPRESSED):
-        check_zip(data, max_total=max_bytes)
+        package = check_zip(data, max_total=max_bytes)
         try:
-            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            self.zip = package
             self.main = self._main_part_name()
             root = _safe_xml(self.zip.read(self.main))
             body = root.find(T_BODY)
@@ -402,12 +406,10 @@ class _Numbering:
         for an in root.iter(_w("abstractNum")):
             aid = an.get(_w("abstractNumId"))
             levels = {}
-            for lvl in an.findall(_w("lvl")):
-                ilvl = _int(lvl.get(_w("ilvl")), 0)
-                start = _int(_val(lvl.find(_w("start"))), 1)
-                fmt = _val(lvl.find(_w("numFmt"))) or "decimal"
-                text = _val(lvl.find(_w("lvlText")))
-                levels[ilvl] = (start, fmt, "" if text is None else text)
+            for lvl in an.iterchildren(_LVL):
+                ilvl = _int(lvl.get(T_ILVL), 0)
+                start, fmt, text = _first_children(lvl, _LVL_PARTS)  # lvl.find(...) of each, in one pass
+                levels[ilvl] = (_int(_val(start), 1), _val(fmt) or "decimal", _val(text) or "")
             self.levels[aid] = levels
         for num in root.iter(_w("num")):
             nid = num.get(_w("numId"))
@@ -477,6 +479,22 @@ class _Numbering:
         return re.sub(r"%(\d)", sub, text)
 
 
+_LVL = _w("lvl")
+_LVL_PARTS = (_w("start"), _w("numFmt"), _w("lvlText"))
+
+
+def _first_children(el, tags: tuple[str, ...]) -> list:
+    """The first child of ``el`` with each of ``tags`` (None where there is none)."""
+    found = [None] * len(tags)
+    for child in el:
+        tag = child.tag
+        if tag in tags:
+            i = tags.index(tag)
+            if found[i] is None:
+                found[i] = child
+    return found
+
+
 def _val(el) -> str | None:
     return None if el is None else el.get(T_VAL)
 
@@ -499,7 +517,7 @@ class _Walker:
         self.notes: list[str] = []
 
     def walk(self, container) -> list[RawRow]:
-        for n, el in enumerate(_blocks(container)):
+        for n, el in enumerate(_iter_blocks(container)):
             if not n & 255:
                 check_deadline()
             if el.tag == T_P:
@@ -520,13 +538,15 @@ class _Walker:
     def _table(self, tbl, depth: int) -> None:
         t = self.tables
         self.tables += 1
-        for r, tr in enumerate(_children(tbl, T_TR)):
+        label = self.numbering.label
+        for r, tr in enumerate(_iter_children(tbl, T_TR)):
             if not r & 255:
                 check_deadline()
-            col = _int(_val(tr.find(_GRID_BEFORE)), 0)
+            tcs, props = _row_parts(tr)
+            col = _int(_val(_grid_before(props)), 0)
             cells: RawRow = []
             nested: list = []
-            for tc in _children(tr, T_TC):
+            for tc in tcs:
                 span, vmerge, hmerge = _cell_merge(_child(tc, T_TCPR))
                 where = (t, r, col)
                 col += span
@@ -535,13 +555,13 @@ class _Walker:
                 if vmerge is not None and _val(vmerge) != "restart":
                     cells += blank_cells(where, span)  # continuation of the cell above
                     continue
-                lines = []
+                paragraphs = []
                 for el in _blocks(tc):
                     if el.tag == T_P:
-                        lines.append(self.numbering.label(el) + paragraph_text(el))
+                        paragraphs.append(label(el) + paragraph_text(el))
                     elif el.tag == T_TBL:
                         nested.append(el)
-                text = join_lines([s for line in lines for s in line.split("\n")])
+                text = join_text("\n".join(paragraphs))
                 cells += [(text, where)] if text else blank_cells(where, span)
             self.rows.append(cells)
             for inner in nested:
@@ -579,8 +599,23 @@ class _Walker:
         self.notes.append("read an embedded HTML chunk (altChunk)")
 
 
-def _blocks(container) -> Iterator:
-    """Paragraphs, tables and altChunks of a container in order, looking through wrappers (no recursion)."""
+def _blocks(container) -> list:
+    """Paragraphs, tables and altChunks of a container in order, looking through wrappers (no recursion):
+    a list, made in one pass over a container without wrappers (a table cell, nearly always)."""
+    out = []
+    el = container[0] if len(container) else None
+    while el is not None:
+        tag = el.tag
+        if tag == T_P or tag == T_TBL or tag == T_ALTCHUNK:
+            out.append(el)
+        elif tag in _BLOCK_WRAPPERS:
+            out.extend(_iter_blocks(el))
+        el = el.getnext()
+    return out
+
+
+def _iter_blocks(container) -> Iterator:
+    """``_blocks`` one at a time."""
     stack = [iter(container)]
     while stack:
         el = next(stack[-1], None)
@@ -596,22 +631,41 @@ def _blocks(container) -> Iterator:
 
 def _cell_merge(tcpr) -> tuple[int, object, object]:
     """(grid columns spanned, vMerge element, hMerge element) from a cell's properties (may be None)."""
-    found: dict[str, object] = {}
-    for prop in () if tcpr is None else tcpr:
-        if prop.tag in (T_GRIDSPAN, T_VMERGE, T_HMERGE):
-            found.setdefault(prop.tag, prop)
-    return max(1, _int(_val(found.get(T_GRIDSPAN)), 1)), found.get(T_VMERGE), found.get(T_HMERGE)
+    span = vmerge = hmerge = None  # the first of each
+    prop = tcpr[0] if tcpr is not None and len(tcpr) else None
+    while prop is not None:
+        tag = prop.tag
+        if tag == T_GRIDSPAN:
+            if span is None:
+                span = prop
+        elif tag == T_VMERGE:
+            if vmerge is None:
+                vmerge = prop
+        elif tag == T_HMERGE:
+            if hmerge is None:
+                hmerge = prop
+        prop = prop.getnext()
+    return (1 if span is None else max(1, _int(_val(span), 1))), vmerge, hmerge
 
 
 def _child(el, tag: str):
-    """The first child called ``tag`` (a loop over the few children beats ``find``'s path machinery)."""
-    for child in el:
+    """The first child called ``tag`` (``find`` without its path machinery).
+
+    Children are visited by ``el[0]`` and ``getnext()`` (the same nodes ``for child in el`` gives):
+    making an lxml iterator costs more than the few steps it takes, properties come first.
+    """
+    child = el[0] if len(el) else None
+    while child is not None:
         if child.tag == tag:
             return child
+        child = child.getnext()
     return None
 
 
-def _children(el, tag: str) -> Iterator:
+_ROW_WRAPPERS = (T_SDT, T_SDTCONTENT, T_CUSTOMXML)
+
+
+def _iter_children(el, tag: str) -> Iterator:
     """Direct children with ``tag``, looking through content controls and custom XML."""
     stack = [iter(el)]
     while stack:
@@ -621,8 +675,31 @@ def _children(el, tag: str) -> Iterator:
             continue
         if child.tag == tag:
             yield child
-        elif child.tag in (T_SDT, T_SDTCONTENT, T_CUSTOMXML):
+        elif child.tag in _ROW_WRAPPERS:
             stack.append(iter(child))
+
+
+def _row_parts(tr) -> tuple[list, list]:
+    """A row's cells (``_iter_children(tr, T_TC)``) and its ``w:trPr`` children, in one pass over it."""
+    cells, props = [], []
+    for child in tr:
+        tag = child.tag
+        if tag == T_TC:
+            cells.append(child)
+        elif tag == T_TRPR:
+            props.append(child)
+        elif tag in _ROW_WRAPPERS:
+            cells.extend(_iter_children(child, T_TC))
+    return cells, props
+
+
+def _grid_before(props: list):
+    """``tr.find("w:trPr/w:gridBefore")`` given the row's trPr children."""
+    for trpr in props:
+        for child in trpr:
+            if child.tag == T_GRIDBEFORE:
+                return child
+    return None
 
 
 _T, _TAB, _PTAB, _BR, _CR = _w("t"), _w("tab"), _w("ptab"), _w("br"), _w("cr")
@@ -643,26 +720,36 @@ _NOT_PRINTED = frozenset(_SKIP | {T_TBL})
 
 def _runs_text(p) -> str | None:
     """``paragraph_text`` of a paragraph without text boxes (nearly all of them), in one pass over its
-    descendants in document order; None if it holds a text box's paragraph."""
+    descendants in document order, not entering those not printed; None if it holds a text box's
+    paragraph. The walk follows ``el[0]``, ``getnext()`` and ``getparent()`` (cheaper than an lxml
+    iterator per element, or one over the whole paragraph that has to be told what to skip)."""
     out: list[str] = []
-    nodes = p.iter()
-    next(nodes)  # p itself
-    for el in nodes:
+    el = p[0] if len(p) else None
+    while el is not None:
         tag = el.tag
-        if tag in _NOT_PRINTED:
-            if len(el):  # pass over its descendants, which come next
-                skip = sum(1 for _ in el.iterdescendants())
-                next(itertools.islice(nodes, skip, skip), None)
-        elif tag == _T:
-            out.append(el.text or "")
-        elif tag == _TAB or tag == _PTAB:
-            out.append("\t")
-        elif tag == _BR or tag == _CR:
-            out.append("\n")
-        elif tag == _NBH:
-            out.append("-")
-        elif tag == T_P:
-            return None
+        if tag not in _NOT_PRINTED:
+            if tag == _T:
+                out.append(el.text or "")
+            elif tag == _TAB or tag == _PTAB:
+                out.append("\t")
+            elif tag == _BR or tag == _CR:
+                out.append("\n")
+            elif tag == _NBH:
+                out.append("-")
+            elif tag == T_P:
+                return None
+            if len(el):
+                el = el[0]
+                continue
+        while True:  # the next node after ``el``'s subtree, or None at the end of the paragraph
+            following = el.getnext()
+            if following is not None:
+                el = following
+                break
+            el = el.getparent()
+            if el is p:
+                el = None
+                break
     return "".join(out)
 
 

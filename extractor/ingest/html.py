@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import email
 import email.policy
+import functools
 import re
 
 from extractor.document import Document
@@ -200,7 +201,9 @@ def _parse(text: str) -> list:
     """
     from lxml import etree
 
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    declaration = _XML_DECLARATION.match(text)
+    if declaration:
+        text = text[declaration.end():]
     parser = etree.HTMLParser(recover=True, huge_tree=True)
     try:
         parser.feed(text)
@@ -218,6 +221,7 @@ def _parse(text: str) -> list:
     return top
 
 
+_XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>")
 _MAX_NATIVE_DEPTH = 2000  # libxml2 stops at 2048 levels with huge_tree
 
 
@@ -367,10 +371,29 @@ def _dropped(tag, furniture: bool = True, budget: int = 20000, in_pre: bool = Fa
 
 def _hidden(tag) -> bool:
     """Never printed: scripts, controls and the like, and elements hidden by style or attribute."""
-    if tag.tag in ALWAYS_DROP:
-        return True
-    style = tag.get("style")
-    return bool(style and _HIDDEN.search(style)) or tag.get("hidden") is not None
+    return tag.tag in ALWAYS_DROP or _hidden_attrs(tag)
+
+
+def _hidden_attrs(tag, names: list | None = None) -> bool:
+    """Hidden by its style or its ``hidden`` attribute (``names``: the element's attribute names, if known).
+
+    The names are asked for first: most elements have no attributes, or neither of these.
+    """
+    if names is None:
+        names = tag.keys()
+    if not names:
+        return False
+    if "style" in names:
+        style = tag.get("style")
+        if style and (_hidden_style(style) if len(style) < 256 else _HIDDEN.search(style)):
+            return True
+    return "hidden" in names
+
+
+@functools.lru_cache(maxsize=4096)
+def _hidden_style(style: str) -> bool:
+    """Style attributes repeat on every cell of a page saved from Word: judged once each."""
+    return _HIDDEN.search(style) is not None
 
 
 def _blank(text: str) -> bool:
@@ -437,10 +460,21 @@ def _grid(table) -> list[list]:
 
 def _span(tag, attr: str, default: int, top: int) -> int:
     value = tag.get(attr)
-    m = re.match(r"\s*(\d+)", value) if value else None
-    if not m:
+    if not value:
         return default
-    return max(0, min(int(m.group(1)), top))
+    n = _span_value(value) if len(value) < 64 else _parse_span(value)
+    return default if n is None else max(0, min(n, top))
+
+
+_SPAN = re.compile(r"\s*(\d+)")
+
+
+def _parse_span(value: str) -> int | None:
+    m = _SPAN.match(value)
+    return int(m.group(1)) if m else None
+
+
+_span_value = functools.lru_cache(maxsize=1024)(_parse_span)  # "2", "3": the same few values on every page
 
 
 class _Walker:
@@ -539,27 +573,24 @@ class _Walker:
         """One row's cells -> cells; ``pending``: rowspan cells from rows above, updated for the rows below."""
         cells: RawRow = []
         col = 0
-        emitted: set[int] = set()
-
-        def cover(final: bool) -> None:
-            """Empty cells where rowspan cells from rows above stand, up to the current column."""
-            nonlocal col
-            for start in sorted(pending):
-                if start in emitted:
-                    continue
-                if not final and start > col:
-                    break
-                emitted.add(start)
-                cells.extend(blank_cells((t, r, start), pending[start][1]))
-                col = max(col, start + pending[start][1])
-
+        # Empty cells stand where rowspan cells from rows above do, in column order: each one
+        # once the row has reached its column, the rest after the row's last cell. (A cell of
+        # this row never starts at such a column: it is covered, and the column moved past it,
+        # before the cell is placed.)
+        above = sorted(pending) if pending else ()
+        a = 0
         for td in tds:
-            if pending:
-                cover(False)
-            if _hidden(td):
+            while a < len(above) and above[a] <= col:
+                start = above[a]
+                a += 1
+                width = pending[start][1]
+                cells.extend(blank_cells((t, r, start), width))
+                col = max(col, start + width)
+            names = td.keys()
+            if td.tag in ALWAYS_DROP or _hidden_attrs(td, names):  # _hidden(td)
                 continue
-            cs = _span(td, "colspan", 1, 1000) or 1
-            rs = _span(td, "rowspan", 1, 65534)
+            cs = (_span(td, "colspan", 1, 1000) or 1) if "colspan" in names else 1
+            rs = _span(td, "rowspan", 1, 65534) if "rowspan" in names else 1
             if rs == 0:  # rowspan="0": to the end of the table
                 rs = n_rows - r
             text = _cell_text(td)
@@ -567,10 +598,11 @@ class _Walker:
             cells.extend([(text, where)] if text else blank_cells(where, cs))
             if rs > 1:
                 pending[col] = [rs, cs]  # decremented below, this row included
-                emitted.add(col)
             col += cs
-        if pending:
-            cover(True)
+        for start in above[a:]:
+            width = pending[start][1]
+            cells.extend(blank_cells((t, r, start), width))
+            col = max(col, start + width)
         for start in list(pending):
             pending[start][0] -= 1
             if pending[start][0] <= 0:
@@ -594,8 +626,20 @@ def _is_layout(table, grid: list[list]) -> bool:
     return False
 
 
+_LAYOUT_BLOCK_SET = frozenset(_LAYOUT_BLOCKS)
+
+
 def _blocks_at_least(el, n: int) -> bool:
-    return sum(1 for _ in zip(range(n), el.iterdescendants(_LAYOUT_BLOCKS))) >= n
+    """At least ``n`` layout blocks inside ``el`` (at any depth). One plain iterator over its
+    descendants, stopping at the n-th block: an lxml iterator told to match several tags costs more
+    to set up than a table cell takes to walk."""
+    found = 0
+    for node in el.iterdescendants():
+        if node.tag in _LAYOUT_BLOCK_SET:
+            found += 1
+            if found >= n:
+                return True
+    return False
 
 
 def _text_length(el) -> int:
@@ -616,37 +660,57 @@ def _text_length(el) -> int:
 
 def _cell_text(cell) -> str:
     """A table cell's text: its lines (blocks, br) joined without a space where CJK text wraps."""
+    ws = _WS.sub
     if not len(cell):  # text only (most value cells): one line
-        return join_lines([clean(_WS.sub(" ", cell.text or ""))])
-    pieces: list[str] = []
-    stack: list = _contents(cell)  # text, elements, and None where a block closes
-    stack.reverse()
-    while stack:
-        node = stack.pop()
-        if node is None:
-            pieces.append("\n")
-            continue
-        if isinstance(node, str):
-            pieces.append(_WS.sub(" ", node))
-            continue
+        return _cell_lines(ws(" ", cell.text or ""))
+    # Depth first through the cell in document order: an element's text, its children, a newline
+    # before and after a block, then its tail. Hidden elements, comments and processing
+    # instructions print nothing, but their tail does; ``br`` is a newline. The walk follows
+    # ``el[0]``, ``getnext()`` and ``getparent()``: an lxml iterator per element costs more.
+    text = cell.text
+    pieces: list[str] = [ws(" ", text)] if text else []
+    node = cell[0]
+    while node is not None:
         name = node.tag
-        if not isinstance(name, str) or _hidden(node):
-            continue
-        if name == "br":
-            pieces.append("\n")
-            continue
-        block = name in BLOCK
-        if block:
-            pieces.append("\n")
-        if len(node):
-            if block:
-                stack.append(None)
-            children = _contents(node)
-            children.reverse()
-            stack.extend(children)
-            continue
-        if node.text:
-            pieces.append(_WS.sub(" ", node.text))
-        if block:
-            pieces.append("\n")
-    return join_lines([clean(s) for s in "".join(pieces).split("\n")])
+        if name.__class__ is str and name not in ALWAYS_DROP and not _hidden_attrs(node):
+            if name == "br":
+                pieces.append("\n")
+            else:
+                block = name in BLOCK
+                if block:
+                    pieces.append("\n")
+                text = node.text
+                if text:
+                    pieces.append(ws(" ", text))
+                if len(node):
+                    node = node[0]
+                    continue
+                if block:
+                    pieces.append("\n")
+        while True:  # after ``node``'s subtree: its tail, then the next node, closing the elements left
+            tail = node.tail
+            if tail:
+                pieces.append(ws(" ", tail))
+            following = node.getnext()
+            if following is not None:
+                node = following
+                break
+            node = node.getparent()
+            if node is cell:
+                node = None
+                break
+            if node.tag in BLOCK:  # an element the walk entered: shown, and not a br
+                pieces.append("\n")
+    return _cell_lines("".join(pieces))
+
+
+def _cell_lines(text: str) -> str:
+    """A cell's text (lines split by blocks and ``br``) -> one line; short ones remembered (they repeat)."""
+    if len(text) <= 256:
+        return _cell_lines_short(text)
+    return join_lines([clean(s) for s in text.split("\n")])
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _cell_lines_short(text: str) -> str:
+    return join_lines([clean(s) for s in text.split("\n")])

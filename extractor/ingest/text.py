@@ -18,7 +18,7 @@ import unicodedata
 
 from charset_normalizer import from_bytes
 
-from extractor.document import Cell, Document, Location, Row
+from extractor.document import Cell, Document, Row, new_cell, new_document, new_location, new_row
 from extractor.errors import DecodeFailed, EmptyDocument
 from extractor.ingest.detect import utf16_without_bom
 from extractor.limits import check_deadline
@@ -87,7 +87,7 @@ def read_text_bytes(data: bytes, path: str) -> Document:
     text = normalise(raw)
     if not text.strip():
         raise EmptyDocument("the file holds no text")
-    return Document(path=path, kind="text", text=text, rows=rows_from_text(text), encoding=encoding)
+    return new_document(path, "text", text, rows_from_text(text), encoding=encoding)
 
 
 def rows_from_text(text: str) -> list[Row]:
@@ -104,12 +104,12 @@ def rows_from_text(text: str) -> list[Row]:
         if line.lstrip().startswith("|"):
             group = _close(rows, group)
             if not _MD_RULE.match(line):
-                rows.append(Row(cells=_split(line, start, "|")))
+                rows.append(new_row(_split(line, start, "|")))
             continue
         body = line.strip("\t ")
         if "\t" in body:  # several cells on one line: a row of its own
             group = _close(rows, group)
-            rows.append(Row(cells=_split(line, start, "\t")))
+            rows.append(new_row(_split(line, start, "\t")))
         elif line.startswith("\t"):  # one cell per line
             group = group if group is not None else []
             group.append(_cell(line, start))
@@ -122,21 +122,21 @@ def rows_from_text(text: str) -> list[Row]:
             if last.loc.start is None or last.text == line[s:e]:
                 last.loc.start = start + s
         else:
-            rows.append(Row(cells=[_cell(line, start)]))
+            rows.append(new_row([_cell(line, start)]))
     _close(rows, group)
     return rows
 
 
 def _close(rows: list[Row], group: list[Cell] | None) -> None:
     if group:
-        rows.append(Row(cells=group))
+        rows.append(new_row(group))
     return None
 
 
 def _cell(piece: str, start: int) -> Cell:
     s = len(piece) - len(piece.lstrip())
     e = max(len(piece.rstrip()), s)
-    return Cell(text=piece[s:e], loc=Location(start=start + s, end=start + e))
+    return new_cell(piece[s:e], new_location(start + s, start + e))
 
 
 def _split(line: str, start: int, sep: str) -> list[Cell]:
