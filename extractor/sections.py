@@ -40,8 +40,10 @@ class Section:
 
 
 def heading_part(row: Row) -> str | None:
+    if len(row.cells) > 2:
+        return None
     first = next((c.text for c in row.cells if c.text.strip()), "")
-    if len(row.cells) > 2 or not first or len(first) > 400:  # a heading is short; do not squash a huge line
+    if not first or len(first) > 400:  # a heading is short; do not squash a huge line
         return None
     text = squash(first)
     if len(text) > 48 or not _ORDINAL.match(first.strip()):

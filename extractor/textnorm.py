@@ -19,7 +19,7 @@ _SHORT = 256
 _cached = lru_cache(maxsize=1 << 15)
 
 
-def _short_cached(fn):
+def short_cached(fn):
     cached = _cached(fn)
 
     def wrapper(text: str):
@@ -28,7 +28,7 @@ def _short_cached(fn):
     return wrapper
 
 
-@_short_cached
+@short_cached
 def squash(text: str) -> str:
     """NFKC, no whitespace at all (so '政 策' and '政策' compare equal), unified brackets."""
     text = unicodedata.normalize("NFKC", text)
@@ -43,12 +43,12 @@ def strip_ordinal(text: str) -> str:
     return text
 
 
-@_short_cached
+@short_cached
 def label_key(text: str) -> str:
     return strip_ordinal(squash(text))
 
 
-@_short_cached
+@short_cached
 def parse_number(text: str) -> int | float | None:
     """A printed number -> int or float; None when the text is not a plain number."""
     t = squash(text).replace("−", "-")
@@ -63,7 +63,7 @@ def parse_number(text: str) -> int | float | None:
     return int(t)
 
 
-@_short_cached
+@short_cached
 def is_dash(text: str) -> bool:
     return bool(DASH.match(squash(text)))
 

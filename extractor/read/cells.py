@@ -13,7 +13,7 @@ from typing import Literal
 
 from extractor.document import Cell, Location, Row
 from extractor.limits import check_deadline
-from extractor.textnorm import has_cjk, is_dash, parse_number
+from extractor.textnorm import has_cjk, is_dash, parse_number, short_cached
 
 Kind = Literal["label", "number", "dash", "blank", "unsure"]  # unsure: a cell OCR could not read with certainty
 
@@ -22,7 +22,7 @@ _NUMBER_RUN = re.compile(r"^(?:[-−]?\d+(?:\.\d+)?\s+)+[-−]?\d+(?:\.\d+)?$")
 _TOKEN = re.compile(r"\S+")
 
 
-@dataclass
+@dataclass(slots=True)
 class Token:
     kind: Kind
     text: str
@@ -47,27 +47,40 @@ def tokens_of(rows: list[Row], first_row: int = 0) -> list[Token]:
 
 
 def _tokens_of_cell(cell: Cell, row: int) -> list[Token]:
-    text = cell.text.strip()
     if cell.unsure:  # OCR flagged it: a value cell whose digits are not certain, never guessed
-        return [Token("unsure", text, cell.loc, None, row, cell.x)]
+        return [Token("unsure", cell.text.strip(), cell.loc, None, row, cell.x)]
+    shape = _shape(cell.text)
+    kind = shape[0]
+    if kind == "run":
+        _, lead, text = shape
+        return [_number_token(m, cell, lead, row) for m in _TOKEN.finditer(text)]
+    if kind == "trailing":
+        _, lead, label, base, nums = shape
+        toks = [Token("label", label, cell.loc.sub(lead, len(label)), None, row, cell.x)]
+        return toks + [_number_token(n, cell, base, row) for n in _TOKEN.finditer(nums)]
+    return [Token(kind, shape[1], cell.loc, shape[2], row, cell.x)]
+
+
+@short_cached
+def _shape(raw: str) -> tuple:
+    """How a cell's text reads (cell texts repeat, so this is remembered for short ones):
+    (kind, text, value) for one token; ("run", lead) for numbers separated by spaces;
+    ("trailing", lead, label, base, nums) for a label followed by its numbers."""
+    text = raw.strip()
     if not text:
-        return [Token("blank", "", cell.loc, None, row, cell.x)]
+        return ("blank", "", None)
     value = parse_number(text)
     if value is not None:
-        return [Token("number", text, cell.loc, value, row, cell.x)]
+        return ("number", text, value)
     if is_dash(text):
-        return [Token("dash", text, cell.loc, None, row, cell.x)]
-    lead = cell.text.find(text)
+        return ("dash", text, None)
+    lead = raw.find(text)
     if _NUMBER_RUN.match(text):
-        return [_number_token(m, cell, lead, row) for m in _TOKEN.finditer(text)]
+        return ("run", lead, text)
     m = _TRAILING_NUMBERS.match(text)
     if m and has_cjk(m.group("label")):
-        label = m.group("label")
-        toks = [Token("label", label, cell.loc.sub(lead, len(label)), None, row, cell.x)]
-        base = lead + m.start("nums")
-        toks += [_number_token(n, cell, base, row) for n in _TOKEN.finditer(m.group("nums"))]
-        return toks
-    return [Token("label", text, cell.loc, None, row, cell.x)]
+        return ("trailing", lead, m.group("label"), lead + m.start("nums"), m.group("nums"))
+    return ("label", text, None)
 
 
 def _number_token(m: re.Match, cell: Cell, base: int, row: int) -> Token:

@@ -44,6 +44,7 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from extractor.contract import APPLICANT_COLUMNS, OTHER_SUBROWS, REQUEST_ROWS, RESULT_ROWS
 from extractor.flags import Flag
@@ -107,7 +108,16 @@ def unglue(tokens: list[Token], *tables: dict[str, tuple[str, ...]]) -> list[Tok
 
 def is_run(tok: Token) -> bool:
     """A number token that is certainly several cells run together ("00", "10-2", "1.2.3")."""
-    return tok.kind == "number" and not Item(tok.text, "number", tok.value).whole_ok
+    if tok.kind != "number":
+        return False
+    if len(tok.text) > 64:  # never kept alive by the cache
+        return not Item(tok.text, "number", tok.value).whole_ok
+    return _is_run_text(tok.text, tok.value is None)
+
+
+@lru_cache(maxsize=1 << 14)
+def _is_run_text(text: str, no_value: bool) -> bool:
+    return not Item(text, "number", None if no_value else 0).whole_ok
 
 
 # ---------------------------------------------------------------- one row's readings
