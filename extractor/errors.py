@@ -46,3 +46,13 @@ class TimeLimitExceeded(ExtractError):
     """The file took longer than its time limit (``Limits.max_seconds``) and was stopped."""
 
     code = "timeout"
+
+
+class WorkerCrashed(ExtractError):
+    """The process reading the file died (a crash in a C library, the out-of-memory killer, an ``os._exit``).
+
+    Set by the batch runner (``extractor.batch``), which reads a file whose worker died once more,
+    alone in a fresh process, and gives it this error only when that process dies too.
+    """
+
+    code = "worker_crashed"

@@ -102,6 +102,12 @@ def remaining() -> float | None:
     return max(0.0, d.remaining())
 
 
+def alarmed_deadline() -> Deadline | None:
+    """The deadline of the file the main thread is reading (what the SIGALRM backstop serves), from
+    any thread: a batch worker's watchdog publishes it to the main process."""
+    return _alarmed
+
+
 def _on_alarm(signum, frame) -> None:
     d = _alarmed
     if d is not None and d.expired():

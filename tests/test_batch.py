@@ -282,3 +282,210 @@ def test_a_bad_store_url_is_a_clear_error(tmp_path, seed_paths):
     r = CliRunner().invoke(main, ["extract", str(seed_paths[0]), "--engine", "rules", "--store",
                                   "postgresql://nobody:x@127.0.0.1:1/none?connect_timeout=2"])
     assert r.exit_code == 2 and "cannot open the store" in r.output
+
+
+# ---------------------------------------------------------------- a worker that dies or hangs on one file
+# The hook replaces pipeline.read_document (inside run_file's time limit) in this process before the
+# pool starts; the workers are forked from it, so they run the hook. Each attempt on the culprit is
+# logged to a file, which the parent can read after the workers are gone.
+
+
+def _docs(tmp_path: Path, n: int = 6, culprits: tuple[str, ...] = ("boom.txt",)) -> Path:
+    """``n`` copies of the bundled sample (distinct bytes), plus each culprit (a copy too)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, name in enumerate([f"r{i:02d}.txt" for i in range(n)] + list(culprits)):
+        (docs / name).write_bytes(SAMPLE.read_bytes() + f"\n（副本 {i}）\n".encode())
+    return docs
+
+
+def _hook(monkeypatch, tmp_path: Path, actions: dict) -> Path:
+    """On a file named in ``actions``: log the attempt, then run its action (which may return)."""
+    from extractor import pipeline
+
+    log = tmp_path / "attempts.log"
+    log.touch()
+    real = pipeline.read_document
+
+    def read(path, limits=None):
+        action = actions.get(Path(path).name)
+        if action is not None:
+            with open(log, "a") as f:
+                f.write(Path(path).name + "\n")
+            action(log)
+        return real(path, limits)
+
+    monkeypatch.setattr(pipeline, "read_document", read)
+    return log
+
+
+def _segfault(log):
+    import faulthandler
+    import resource
+
+    faulthandler.disable()  # pytest's handler would print a traceback first
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _hang(log):
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # like one long C call: the backstop cannot stop it
+    time.sleep(30)  # the watchdog kills it long before; were it not to, the test fails instead of hanging
+
+
+def _attempts(log: Path) -> list[str]:
+    return log.read_text().split()
+
+
+def _lines(out: Path) -> dict[str, dict]:
+    return {Path(x["file"]).name: x for x in map(json.loads, out.read_text("utf-8").splitlines())}
+
+
+def _expected() -> dict:
+    r = batch.run_file(SAMPLE, "rules")[0]
+    return {"status": r.status, "fields": r.fields}
+
+
+def test_a_worker_that_segfaults_fails_that_file_only_and_a_rerun_leaves_it(tmp_path, monkeypatch):
+    docs = _docs(tmp_path)
+    log = _hook(monkeypatch, tmp_path, {"boom.txt": _segfault})
+    db, out = tmp_path / "runs.sqlite", tmp_path / "o.jsonl"
+    args = ["extract", str(docs), "--engine", "rules", "--store", str(db), "-o", str(out), "--workers", "2"]
+    t0 = time.monotonic()
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert time.monotonic() - t0 < 20
+    lines = _lines(out)
+    assert len(lines) == 7
+    boom = lines.pop("boom.txt")
+    assert boom["status"] == "failed" and boom["error"]["code"] == "worker_crashed"
+    assert "boom.txt" in boom["error"]["message"] and "(SIGSEGV)" in boom["error"]["message"]
+    assert set(boom) == set(lines["r00.txt"])  # the shape of every other result
+    want = _expected()
+    assert all({"status": x["status"], "fields": x["fields"]} == want for x in lines.values())
+    assert "7 reports read: 0 ok, 6 flagged, 1 failed" in r.stderr
+    assert "boom.txt: worker_crashed: boom.txt: the extractor's process died reading this file (SIGSEGV)" in r.stderr
+    assert "a worker process died (SIGSEGV) reading" in r.stderr  # said as it happens
+    assert _attempts(log) == ["boom.txt", "boom.txt"]  # once in the pool, once alone
+    with Store(db) as s:
+        assert s.count() == 7
+        [stored] = [v for v in s.stored([sha256_file(docs / "boom.txt")]).values()]
+        assert stored["status"] == "failed"
+
+    r = CliRunner().invoke(main, args)  # nothing more to do: the culprit is not tried again...
+    assert r.exit_code == 0 and "(7 already in the store)" in r.stderr and "1 failed" in r.stderr
+    assert _attempts(log) == ["boom.txt", "boom.txt"]
+    r = CliRunner().invoke(main, args + ["--retry-failed"])  # ...unless asked
+    assert r.exit_code == 0 and "worker_crashed" in r.stderr
+    assert _attempts(log) == ["boom.txt"] * 4
+
+
+def test_one_worker_that_exits_is_isolated_too_and_counted(tmp_path, monkeypatch):
+    """--workers 1 runs in a worker process as well: a crash costs that file, not the run."""
+    docs = _docs(tmp_path, n=4)
+    log = _hook(monkeypatch, tmp_path, {"boom.txt": lambda log: os._exit(3)})
+    out = []
+    with Store(tmp_path / "runs.sqlite") as store:
+        stats = batch.run_batch(sorted(docs.iterdir()), engine="rules", store=store, workers=1, emit=out.append)
+        assert store.count() == 5
+    assert stats.status == {"flagged": 4, "failed": 1} and stats.not_done == 0 and stats.worker_deaths == 2
+    assert len(stats.failures) == 1 and "exit code 3" in stats.failures[0]
+    assert [Path(json.loads(x)["file"]).name for x in out] == ["boom.txt", "r00.txt", "r01.txt", "r02.txt", "r03.txt"]
+    assert _attempts(log) == ["boom.txt", "boom.txt"]
+
+
+def test_a_file_whose_worker_died_once_but_not_alone_gets_its_normal_result(tmp_path, monkeypatch):
+    """The worker died once (its neighbour ate the memory, say): read alone, the file is fine."""
+    docs = _docs(tmp_path, n=4, culprits=("victim.txt",))
+
+    def die_the_first_time(log):
+        if len(_attempts(log)) == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    log = _hook(monkeypatch, tmp_path, {"victim.txt": die_the_first_time})
+    out = tmp_path / "o.jsonl"
+    r = CliRunner().invoke(main, ["extract", str(docs), "--engine", "rules", "-o", str(out), "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    assert "a worker process died (SIGKILL, killed from outside: often the kernel's out-of-memory killer)" in r.stderr
+    lines = _lines(out)
+    assert len(lines) == 5 and {x["status"] for x in lines.values()} == {"flagged"}
+    assert {"status": lines["victim.txt"]["status"], "fields": lines["victim.txt"]["fields"]} == _expected()
+    assert _attempts(log) == ["victim.txt", "victim.txt"]
+
+
+def test_a_file_stuck_in_an_uninterruptible_call_is_killed_and_fails_timeout(tmp_path, monkeypatch):
+    docs = _docs(tmp_path, n=4, culprits=("stuck.txt",))
+    log = _hook(monkeypatch, tmp_path, {"stuck.txt": _hang})
+    monkeypatch.setattr(batch, "WATCHDOG_GRACE", 0.5)
+    db, out = tmp_path / "runs.sqlite", tmp_path / "o.jsonl"
+    args = ["extract", str(docs), "--engine", "rules", "--store", str(db), "-o", str(out), "--workers", "2",
+            "--max-seconds", "1"]
+    t0 = time.monotonic()
+    r = CliRunner().invoke(main, args)
+    took = time.monotonic() - t0
+    assert r.exit_code == 0, r.output
+    assert 1.5 <= took < 10
+    lines = _lines(out)
+    stuck = lines.pop("stuck.txt")
+    assert stuck["status"] == "failed" and stuck["error"]["code"] == "timeout"
+    assert "stuck.txt" in stuck["error"]["message"] and "worker process was killed" in stuck["error"]["message"]
+    assert len(lines) == 4 and {x["status"] for x in lines.values()} == {"flagged"}
+    assert "5 reports read: 0 ok, 4 flagged, 1 failed" in r.stderr and "stuck.txt: timeout:" in r.stderr
+    r = CliRunner().invoke(main, args)
+    assert "(5 already in the store)" in r.stderr and _attempts(log) == ["stuck.txt"]
+
+
+def test_the_watchdog_follows_a_deadline_the_file_moved(tmp_path, monkeypatch):
+    """An OCR page's allowance and time waiting on the LLM move the file's deadline: no kill before it."""
+    from extractor import limits
+
+    def ocr_page(log):
+        limits.allow(2.5)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(2)  # past max-seconds + grace, inside the allowance
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+
+    def waits_on_llm(log):
+        with limits.paused():
+            time.sleep(2)
+
+    docs = _docs(tmp_path, n=1, culprits=("scan.txt", "llm.txt"))
+    log = _hook(monkeypatch, tmp_path, {"scan.txt": ocr_page, "llm.txt": waits_on_llm})
+    monkeypatch.setattr(batch, "WATCHDOG_GRACE", 0.5)
+    out = []
+    stats = batch.run_batch(sorted(docs.iterdir()), engine="rules", workers=2, emit=out.append,
+                            file_opts={"limits": limits.Limits(max_seconds=1)})
+    assert stats.status == {"flagged": 3} and stats.worker_deaths == 0, stats.failures
+    assert sorted(_attempts(log)) == ["llm.txt", "scan.txt"]
+
+
+def test_ctrl_c_stops_the_run_and_its_worker_then_a_rerun_finishes(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(80):
+        (docs / f"r{i:03d}.txt").write_bytes(SAMPLE.read_bytes() + f"\n（副本 {i}）\n".encode())
+    db = tmp_path / "runs.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["extract", str(docs), "--store", str(db), "--engine", "rules", "-o", str(tmp_path / "o.jsonl")]
+    proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True, cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    while _count(db) < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group gets it
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert "files not done; run the same command again to resume" in err.decode()
+    for _ in range(50):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("a worker outlived the interrupted CLI")
+    stored = _count(db)
+    assert 0 < stored < 80
+    r = subprocess.run(_cli(*args), capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0 and f"80 reports read: 0 ok, 80 flagged, 0 failed ({stored} already" in r.stderr
