@@ -85,28 +85,6 @@ class Location(_Record):
     def __init__(self, **data) -> None:
         _validated(_LocationFields, self, data)
 
-    def model_dump(self, *, exclude_none: bool = False) -> dict:
-        """The fields as a dict (``exclude_none``: those set); a result's provenance is made of these."""
-        if not exclude_none:
-            return {"start": self.start, "end": self.end, "page": self.page, "bbox": self.bbox, "table": self.table,
-                    "row": self.row, "col": self.col}
-        out = {}
-        if self.start is not None:
-            out["start"] = self.start
-        if self.end is not None:
-            out["end"] = self.end
-        if self.page is not None:
-            out["page"] = self.page
-        if self.bbox is not None:
-            out["bbox"] = self.bbox
-        if self.table is not None:
-            out["table"] = self.table
-        if self.row is not None:
-            out["row"] = self.row
-        if self.col is not None:
-            out["col"] = self.col
-        return out
-
     def describe(self) -> str:
         parts = []
         if self.page is not None:
