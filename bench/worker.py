@@ -88,7 +88,9 @@ def run(job: dict) -> dict:
         cpu.append(cpu_r)
     out = {"what": what, "files": [str(f) for f in files], "runs": runs, "wall_ms": wall, "cpu_ms": cpu,
            "pages": pages, "rss_start_kb": rss_start, "rss_warm_kb": rss_warm,
-           "rss_peak_kb": _peak_rss_kb()}
+           # VmHWM is kept from per-thread counters that sync lazily, so a later read can come out a
+           # few pages below an earlier one; a high-water mark never falls, so take the largest seen
+           "rss_peak_kb": max(_peak_rss_kb(), rss_warm, rss_start)}
     if job.get("gold") and results[0] is not None:
         out["scores"] = _scores(results, Path(job["gold"]))
     return out
