@@ -18,7 +18,7 @@ pytest.importorskip("rapidocr_onnxruntime")
 
 from extractor.document import Cell  # noqa: E402
 from extractor.errors import ExtractError  # noqa: E402
-from extractor.ingest import ocr  # noqa: E402
+from extractor.ingest import ocr, ocr_models  # noqa: E402
 from extractor.ingest.pdf import UNSURE, NeedsOCR, read_pdf  # noqa: E402
 from extractor.pipeline import run_file  # noqa: E402
 from extractor.read.cells import tokens_of  # noqa: E402
@@ -252,3 +252,93 @@ def test_rule_mask_matches_label_lookup():
         ys, xs = np.nonzero(labels == k)
         pieces.append([0, 0, 0, k, xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
     assert (ocr._mask(labels, pieces, keep) == keep[labels]).all()
+
+
+def _shipped_model(part: str) -> bytes:
+    import rapidocr_onnxruntime
+
+    name = {"det": "ch_PP-OCRv4_det_infer.onnx", "rec": "ch_PP-OCRv4_rec_infer.onnx"}[part]
+    return (Path(rapidocr_onnxruntime.__file__).parent / "models" / name).read_bytes()
+
+
+def _session(model: bytes):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    opts.intra_op_num_threads = 1
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+
+
+def _ops(model: bytes) -> list[str]:
+    import onnx
+
+    return [n.op_type for n in onnx.load_from_string(model).graph.node]
+
+
+@pytest.mark.parametrize("part", ["det", "rec"])
+def test_fused_models_compute_what_the_shipped_ones_do(part, scanned):
+    """The regrouped model gives the shipped model's outputs (to float rounding) on a real input:
+    the scanned table page for the detector, crops of it for the recogniser; and the spelled-out
+    HardSwish (Clip, Div) and the per-layer affines are gone."""
+    import cv2
+    import numpy as np
+
+    data = _shipped_model(part)
+    fused = ocr_models.fuse(data)
+    ops, new_ops = _ops(data), _ops(fused)
+    assert ops.count("Clip") >= 20 and "Clip" not in new_ops  # each HardSwish: Add, Clip, Mul, Div
+    assert new_ops.count("Div") == ops.count("Div") - ops.count("Clip")
+    assert new_ops.count("Mul") + new_ops.count("Add") < 0.7 * (ops.count("Mul") + ops.count("Add"))
+    page = pymupdf.open(stream=scanned, filetype="pdf")[0]
+    pix = page.get_pixmap(dpi=100, colorspace=pymupdf.csGRAY, alpha=False)
+    gray = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width]
+    if part == "det":
+        h, w = (gray.shape[0] // 32) * 32, (gray.shape[1] // 32) * 32
+        inputs = [np.broadcast_to(gray[:h, :w] * np.float32(2 / 255) - 1, (1, 3, h, w)).copy()]
+    else:  # the title line and a row label, at the recogniser's height
+        inputs = [np.broadcast_to(cv2.resize(gray[y0:y1, x0:x1], (round(48 * (x1 - x0) / (y1 - y0)), 48))
+                                  * np.float32(2 / 255) - 1, (1, 3, 48, round(48 * (x1 - x0) / (y1 - y0)))).copy()
+                  for y0, y1, x0, x1 in ((int(66 * 100 / 72), int(84 * 100 / 72), int(58 * 100 / 72), int(300 * 100 / 72)),
+                                         (int(145 * 100 / 72), int(161 * 100 / 72), int(60 * 100 / 72), int(200 * 100 / 72)))]
+    a, b = _session(data), _session(fused)
+    name = a.get_inputs()[0].name
+    for x in inputs:
+        want, got = a.run(None, {name: x})[0], b.run(None, {name: x})[0]
+        assert want.shape == got.shape
+        assert np.abs(want - got).max() < 1e-3
+        if part == "rec":  # the same characters read
+            assert (want.argmax(axis=-1) == got.argmax(axis=-1)).all()
+
+
+def test_fused_models_are_made_once_into_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("OGI_OCR_CACHE", str(tmp_path))
+    stale = tmp_path / "ch_PP-OCRv4_det_infer.0000000000000000.fused0.onnx"
+    stale.write_bytes(b"an older rewrite")
+    paths = ocr_models.fused_models()
+    assert set(paths) == {"det_model_path", "rec_model_path"}
+    made = {k: Path(v).stat().st_mtime_ns for k, v in paths.items()}
+    assert all(Path(v).parent == tmp_path for v in paths.values()) and not stale.exists()
+    assert ocr_models.fused_models() == paths  # the second time: read from the cache, not made again
+    assert {k: Path(v).stat().st_mtime_ns for k, v in paths.items()} == made
+    assert not list(tmp_path.glob("*.tmp"))
+    monkeypatch.setenv("OGI_OCR_CACHE", str(tmp_path / "file"))
+    (tmp_path / "file").write_text("not a directory")
+    assert ocr_models.fused_models() == {}  # nowhere to write: the shipped models, unchanged
+
+
+def test_components_use_16_bit_labels_until_there_are_too_many_pieces():
+    import cv2
+    import numpy as np
+
+    img = np.zeros((60, 80), np.uint8)
+    img[5:9, 3:40] = 255
+    img[20:50, 60:62] = 255
+    count, labels, stats = ocr._components(img)
+    want = cv2.connectedComponentsWithStats(img, connectivity=8, ltype=cv2.CV_32S)
+    assert labels.dtype == np.uint16 and count == want[0] == 3
+    assert (labels == want[1]).all() and (stats == want[2]).all()
+    dots = np.zeros((800, 800), np.uint8)
+    dots[::3, ::3] = 255  # 267 x 267 pieces: more than 16-bit labels hold
+    count, labels, _ = ocr._components(dots)
+    assert count == 267 * 267 + 1 and labels.dtype == np.int32
