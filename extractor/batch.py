@@ -145,9 +145,9 @@ def _setup(engine: str, llm_flags: dict, file_opts: dict) -> None:
     _WORKER.update(engine=engine, llm=make_llm(engine, **llm_flags), opts=file_opts)
 
 
-def _init_worker(engine: str, llm_flags: dict, file_opts: dict, parent: int) -> None:
+def _init_worker(engine: str, llm_flags: dict, file_opts: dict, parent: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    _die_with_parent(parent)
+    _die_with_parent(os.getppid() if parent is None else parent)
     _setup(engine, llm_flags, file_opts)  # each worker builds its own LLM reader (own HTTP client)
 
 
@@ -231,7 +231,7 @@ def _publisher(slots, slot: int, max_seconds: float, lock: threading.Lock, curre
 
 
 def _worker_main(conn, slots, slot: int, max_seconds: float | None, others: list, engine: str, llm_flags: dict,
-                 file_opts: dict, parent: int) -> None:
+                 file_opts: dict, parent: int | None) -> None:
     """A pool worker: ("ready") once set up, then ("done", result) for each job received, in order, until None."""
     for c in others:  # the main process's ends of the other workers' pipes, inherited through fork
         c.close()
@@ -415,10 +415,16 @@ class _Pool:
 
     PREFETCH = 2  # jobs in hand per worker while the queue is long: a worker never waits on the main process
 
-    def __init__(self, size: int, engine: str, llm_flags: dict, file_opts: dict, max_seconds: float | None):
+    def __init__(self, size: int, engine: str, llm_flags: dict, file_opts: dict, max_seconds: float | None,
+                 start_method: str | None = None):
         methods = multiprocessing.get_all_start_methods()
-        self.ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        self.args = (engine, llm_flags, file_opts, os.getpid())
+        if start_method not in methods:
+            start_method = "fork" if "fork" in methods else "spawn"
+        self.ctx = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":  # imported once in the server process, not in every worker
+            self.ctx.set_forkserver_preload(["extractor.batch"])
+        # a forkserver's worker is the forkserver's child, which dies with this process; it watches that
+        self.args = (engine, llm_flags, file_opts, None if start_method == "forkserver" else os.getpid())
         self.max_seconds = max_seconds
         self.slots = self.ctx.RawArray("d", 2 * size)  # per worker: deadline (+inf: idle), start
         self.workers: list[_Worker] = []
@@ -487,7 +493,7 @@ class _Pool:
 
 
 def _run_pool(todo: list[Job], workers: int, engine: str, llm_flags: dict, file_opts: dict, finish,
-              stats: RunStats | None = None) -> int:
+              stats: RunStats | None = None, start_method: str | None = None) -> int:
     """Run ``todo`` on worker processes; return how many were left undone (Ctrl-C, or workers that cannot start).
 
     A worker that dies takes only the file it was reading (the files sent after it go back to the
@@ -555,7 +561,7 @@ def _run_pool(todo: list[Job], workers: int, engine: str, llm_flags: dict, file_
 
     pool = None
     try:
-        pool = _Pool(min(workers, len(todo)), engine, llm_flags, file_opts, max_seconds)
+        pool = _Pool(min(workers, len(todo)), engine, llm_flags, file_opts, max_seconds, start_method)
         while queue or suspects or pool.busy():
             dispatch()
             by_conn = {w.conn: w for w in pool.workers}
@@ -610,6 +616,21 @@ def _run_pool(todo: list[Job], workers: int, engine: str, llm_flags: dict, file_
         raise
     pool.close()
     return 0
+
+
+def extract_isolated(path: Path, *, engine: str = "hybrid", llm_flags: dict | None = None,
+                     file_opts: dict | None = None, start_method: str = "forkserver") -> tuple[str, str | None, str | None]:
+    """Extract one file in a worker process of its own, as a batch does: (the JSON line,
+    Document.text, document kind). A file that kills the process, or is stuck in a call past its
+    deadline, fails (``worker_crashed``, ``timeout``) and the caller lives on. For a long-running
+    caller with threads (the API server): workers come from a forkserver, a clean single-threaded
+    process, never forked from the caller, whose other threads may hold locks at the fork."""
+    out: list[tuple] = []
+    undone = _run_pool([Job(Path(path), "", None)], 1, engine, llm_flags or {}, file_opts or {},
+                       lambda job, line, text, kind: out.append((line, text, kind)), start_method=start_method)
+    if undone or not out:
+        raise RuntimeError("the extraction worker process could not start")
+    return out[0]
 
 
 def recompute_across(store: Store, organ_keys: Iterable[str] | None = None) -> dict[int, list[dict]]:

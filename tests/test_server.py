@@ -166,3 +166,21 @@ def test_openapi_and_review_page(store):
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert c.get("/review/app.js").headers["content-type"].startswith("text/javascript")
     assert c.get("/").status_code == 200  # redirects to the page
+
+
+def test_an_upload_that_kills_the_reader_fails_alone_and_the_server_goes_on(store, tmp_path, monkeypatch, seed_paths):
+    """Uploads are read in a worker process (batch.extract_isolated): a file that segfaults the reader
+    is answered as a failed result (worker_crashed) and stored so; the next upload is read as usual."""
+    from test_batch import _attempts, _hook, _segfault
+
+    log = _hook(monkeypatch, tmp_path, {"boom.txt": _segfault})
+    c = client(store, worker_start="fork")  # fork: the worker sees this test's hook (forkserver is the default)
+    r = c.post("/v1/extract", files={"file": ("boom.txt", T2020.read_bytes() + b"\n", "text/plain")})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["status"] == "failed" and got["error"]["code"] == "worker_crashed"
+    assert "(SIGSEGV)" in got["error"]["message"] and got["file"] == "boom.txt"
+    assert _attempts(log) == ["boom.txt", "boom.txt"]  # read again alone before it is blamed
+    assert c.get(f"/v1/reports/{r.headers['x-report-id']}").json()["extracted_status"] == "failed"
+    ok = upload(c, T2020)
+    assert ok.status_code == 200 and ok.json()["status"] == "flagged"

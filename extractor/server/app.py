@@ -30,11 +30,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from extractor.batch import make_llm, producer, recompute_across
+from extractor.batch import extract_isolated, producer, recompute_across
 from extractor.contract import field_specs
 from extractor.export import default_source_consistent
 from extractor.ingest.detect import sniff
-from extractor.pipeline import doc_name, run_file
+from extractor.pipeline import doc_name
 from extractor.store import RECHECKED, Store, StoreError
 
 ALLOWED_KINDS = ("pdf", "docx", "doc", "html", "text")
@@ -71,6 +71,7 @@ class ServerConfig:
     file_opts: dict = field(default_factory=dict)  # e.g. {"limits": Limits(...)} for run_file
     token: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    worker_start: str = "forkserver"  # how upload workers start (see batch.extract_isolated); tests use "fork"
 
 
 class CorrectionIn(BaseModel):
@@ -98,12 +99,6 @@ def safe_name(name: str | None) -> str:
 def create_app(cfg: ServerConfig) -> FastAPI:
     app = FastAPI(title="ogi-extract", version="1", summary="Extract, review and export 政府信息公开工作年度报告 tables.")
     store = cfg.store
-    local = threading.local()
-
-    def llm():
-        if not hasattr(local, "llm"):
-            local.llm = make_llm(cfg.engine, **cfg.llm_flags)
-        return local.llm
 
     # ------------------------------------------------------------------ middleware (outermost last)
 
@@ -157,10 +152,13 @@ def create_app(cfg: ServerConfig) -> FastAPI:
         with tempfile.TemporaryDirectory(prefix="ogi-upload-") as tmp:
             path = Path(tmp) / name
             path.write_bytes(data)
-            result, doc, _ = run_file(path, cfg.engine, llm(), **cfg.file_opts)
-        result.file = name
-        line = result.model_dump_json(exclude_none=False)
-        rid = store.put_result(json.loads(line), sha, text=doc.text if doc else None, kind=doc.kind if doc else None,
+            # in a worker process: an upload that crashes the reader or hangs in it fails alone
+            line, text, kind = extract_isolated(path, engine=cfg.engine, llm_flags=cfg.llm_flags,
+                                                file_opts=cfg.file_opts, start_method=cfg.worker_start)
+        result = json.loads(line)
+        result["file"] = name
+        line = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+        rid = store.put_result(result, sha, text=text, kind=kind,
                                producer=producer(cfg.engine, cfg.llm_flags),
                                paths=[(f"upload:{sha[:12]}:{name}", len(data))], blob=(name, data))
         recompute_across(store, [store.organ_key_of(rid)])
