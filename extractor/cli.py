@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from extractor.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_PAGES, DEFAULT_MAX_SECONDS, Limits
-from extractor.batch import make_llm, run_batch
+from extractor.batch import run_batch
+from extractor.workers import make_llm
 from extractor.export import FORMATS as EXPORT_FORMATS, export, write_gold
 from extractor.pipeline import ENGINES, find_documents
 from extractor.store import Store

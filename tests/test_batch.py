@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from extractor import batch
+from extractor import batch, workers
 from extractor.batch import sha256_file
+from extractor.pipeline import run_file
 from extractor.cli import main
 from extractor.store import Store
 
@@ -342,7 +343,7 @@ def _lines(out: Path) -> dict[str, dict]:
 
 
 def _expected() -> dict:
-    r = batch.run_file(SAMPLE, "rules")[0]
+    r = run_file(SAMPLE, "rules")[0]
     return {"status": r.status, "fields": r.fields}
 
 
@@ -416,7 +417,7 @@ def test_a_file_whose_worker_died_once_but_not_alone_gets_its_normal_result(tmp_
 def test_a_file_stuck_in_an_uninterruptible_call_is_killed_and_fails_timeout(tmp_path, monkeypatch):
     docs = _docs(tmp_path, n=4, culprits=("stuck.txt",))
     log = _hook(monkeypatch, tmp_path, {"stuck.txt": _hang})
-    monkeypatch.setattr(batch, "WATCHDOG_GRACE", 0.5)
+    monkeypatch.setattr(workers, "WATCHDOG_GRACE", 0.5)
     db, out = tmp_path / "runs.sqlite", tmp_path / "o.jsonl"
     args = ["extract", str(docs), "--engine", "rules", "--store", str(db), "-o", str(out), "--workers", "2",
             "--max-seconds", "1"]
@@ -451,7 +452,7 @@ def test_the_watchdog_follows_a_deadline_the_file_moved(tmp_path, monkeypatch):
 
     docs = _docs(tmp_path, n=1, culprits=("scan.txt", "llm.txt"))
     log = _hook(monkeypatch, tmp_path, {"scan.txt": ocr_page, "llm.txt": waits_on_llm})
-    monkeypatch.setattr(batch, "WATCHDOG_GRACE", 0.5)
+    monkeypatch.setattr(workers, "WATCHDOG_GRACE", 0.5)
     out = []
     stats = batch.run_batch(sorted(docs.iterdir()), engine="rules", workers=2, emit=out.append,
                             file_opts={"limits": limits.Limits(max_seconds=1)})

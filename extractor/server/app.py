@@ -30,7 +30,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from extractor.batch import extract_isolated, producer, recompute_across
+from extractor.batch import producer, recompute_across
+from extractor.workers import extract_isolated
 from extractor.contract import field_specs
 from extractor.export import default_source_consistent
 from extractor.ingest.detect import sniff
