@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from tqdm import tqdm
 
 from extractor.contract import GoldReport, section_of
 from extractor.flags import has_error
@@ -94,14 +97,16 @@ def _describe(where: dict) -> str:
 
 
 def evaluate(docs: Path, gold_dir: Path, engine: str = "hybrid", mutate: int = 0, seed: int = 0, llm_reader=None,
-             limits=None) -> dict:
+             limits=None, progress: bool = False) -> dict:
     t0 = time.perf_counter()
     gold = load_gold(gold_dir)
     per_report, errors, unpaired = [], [], []
     by_format = defaultdict(lambda: [0, 0])
     llm = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
     mutation_inputs = []
-    for path in find_documents([docs]):
+    paths = find_documents([docs])
+    for path in tqdm(paths, disable=not progress or len(paths) < 2, unit="doc", desc="eval", file=sys.stderr,
+                     leave=False, dynamic_ncols=True):
         name = doc_name(path)
         if name not in gold:
             unpaired.append(str(path))

@@ -247,7 +247,7 @@ def eval_cmd(docs: str, gold: str, engine: str, json_path: str | None, md_path: 
     from eval.harness import evaluate, render_markdown, render_table
 
     report = evaluate(Path(docs), Path(gold), engine=engine, mutate=mutate, seed=seed, llm_reader=make_llm(engine, **llm_flags),
-                      limits=make_limits(max_pages, max_bytes, max_seconds))
+                      limits=make_limits(max_pages, max_bytes, max_seconds), progress=sys.stderr.isatty())
     click.echo(render_table(report))
     if json_path:
         Path(json_path).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
