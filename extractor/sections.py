@@ -55,16 +55,19 @@ def heading_part(row: Row) -> str | None:
 
 
 def find_sections(doc: Document) -> dict[str, Section]:
-    """Every part whose heading is found, its body running to the next part's heading."""
-    marks: list[tuple[int, str]] = []
-    seen: set[str] = set()
+    """Every part whose heading is found, its body running to the next part's heading.
+
+    A part's heading is the first row that names it, except that a table part named more than
+    once takes the first heading followed by its table (a narrative sub-heading "一、主动公开情况"
+    under 总体情况 comes before the table's own "二、主动公开政府信息情况")."""
+    candidates: list[tuple[int, str]] = []
     for i, row in enumerate(doc.rows):
         if not i & 1023:
             check_deadline()
         part = heading_part(row)
-        if part and part not in seen:
-            marks.append((i, part))
-            seen.add(part)
+        if part:
+            candidates.append((i, part))
+    marks = sorted(_pick_headings(doc, candidates))
     sections: dict[str, Section] = {}
     for n, (i, part) in enumerate(marks):
         end = marks[n + 1][0] if n + 1 < len(marks) else len(doc.rows)
@@ -78,6 +81,30 @@ _TABLE_ANCHORS = {
     "requests": ("本年新收", "上年结转"),
     "appeals": ("未经复议", "复议后起诉"),
 }
+
+
+def _has_anchor(texts: list[str], anchors: tuple[str, ...]) -> bool:
+    """Does a row (its cells squashed) read like a row of the table these anchors name?"""
+    return (len(texts) > 1 and any(a in t for t in texts for a in anchors)) or (
+        len(texts) == 1 and texts[0].startswith(anchors))
+
+
+def _pick_headings(doc: Document, candidates: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """One heading (row, part) per part named by ``candidates``: see ``find_sections``."""
+    chosen: dict[str, int] = {}
+    for part in dict.fromkeys(p for _, p in candidates):
+        rows = [i for i, p in candidates if p == part]
+        if part in _TABLE_ANCHORS and len(rows) > 1:
+            chosen[part] = next((i for i in rows if _table_follows(doc, i, part, candidates)), rows[0])
+        else:
+            chosen[part] = rows[0]
+    return [(i, part) for part, i in chosen.items()]
+
+
+def _table_follows(doc: Document, row: int, part: str, candidates: list[tuple[int, str]]) -> bool:
+    """Is there a row of ``part``'s table between heading ``row`` and the next heading of any part?"""
+    end = next((i for i, _ in candidates if i > row), len(doc.rows))
+    return any(_has_anchor([squash(c.text) for c in r.cells], _TABLE_ANCHORS[part]) for r in doc.rows[row + 1:end])
 
 
 def _infer_missing_tables(doc: Document, sections: dict[str, Section]) -> None:
@@ -94,7 +121,7 @@ def _infer_missing_tables(doc: Document, sections: dict[str, Section]) -> None:
             texts = squashed.get(i)
             if texts is None:
                 texts = squashed[i] = [squash(c.text) for c in r.cells]
-            if (len(texts) > 1 and any(a in t for t in texts for a in anchors)) or (len(texts) == 1 and texts[0].startswith(anchors)):
+            if _has_anchor(texts, anchors):
                 hit = i
                 break
         if hit is None:

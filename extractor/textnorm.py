@@ -10,6 +10,9 @@ _LEADING_ORDINAL = re.compile(
     r"^(?:[#>\s]*)(?:第?[一二三四五六七八九十]+[、.．，,]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．，,)]|[①-⑳])\s*"
 )
 NUMBER = re.compile(r"^[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[-−]?\d+(?:\.\d+)?$")
+# Digits on both sides of a space are two numbers ("1 0 0 0 0": a row of cells on one text line),
+# never one: Chinese reports do not group digits with spaces.
+_SPLIT_DIGITS = re.compile(r"\d\s+\d")
 DASH = re.compile(r"^(?:[—–\-－―/／~～]+|无)$")
 
 
@@ -51,6 +54,8 @@ def label_key(text: str) -> str:
 @short_cached
 def parse_number(text: str) -> int | float | None:
     """A printed number -> int or float; None when the text is not a plain number."""
+    if _SPLIT_DIGITS.search(text):
+        return None
     t = squash(text).replace("−", "-")
     if t.endswith(("件", "个", "项", "条")):
         t = t[:-1]

@@ -179,3 +179,38 @@ def test_taierzhuang_seed_flags_exactly_the_appeals_row():
     assert len(errors) == 1 and errors[0].keys and all(k.startswith("appeals.") for k in errors[0].keys)
     assert {k for f in r.flags if f.rule == "BLANK" for k in f.keys} == {
         *(f"requests.total_processed.{c}" for c in COLUMNS[1:6]), "requests.carried_forward.natural_person"}
+
+
+def test_a_line_of_numbers_alone_is_a_row_of_cells_not_one_number():
+    """pdftotext and copied text put table 四's values, or a wrapped label's numbers, on a line of
+    their own: "1 0 0 0 1 …" is fifteen cells, not the number 100010…"""
+    rows = consistent_rows()
+    appeals = "1 0 0 0 1 0 0 0 1 1 0 0 0 0 0"
+    text = render(rows, appeals=appeals).replace("1.本机关不掌握相关政府信息\t3\t1\t0\t0\t0\t0\t4",
+                                                 "1.本机关不掌握相关政府\n3 1 0 0 0 0 4\n信息")
+    doc, r = read(text)
+    assert row(r, "unable_not_held") == [3, 1, 0, 0, 0, 0, 4]
+    assert r.fields["appeals.admin_review.upheld"] == 1 and r.fields["appeals.admin_review.total"] == 1
+    assert r.fields["appeals.lawsuit_direct.total"] == 1 and r.fields["appeals.lawsuit_after_review.total"] == 0
+    assert not [f for f in r.flags if f.severity == "error"], r.flags
+
+
+def test_markdown_marks_and_breadcrumbs_are_not_part_of_the_organ():
+    for title, organ in (("# 威海市教育局2023年政府信息公开工作年度报告", "威海市教育局"),
+                         ("当前位置：首页 > 政务公开 > 某某区人民政府2023年政府信息公开工作年度报告", "某某区人民政府"),
+                         ("**某某街道办事处2023年度政府信息公开工作年度报告**", "某某街道办事处"),
+                         ("当前位置：首页>年度报告\n2023年政府信息公开工作年度报告", None),
+                         ("某某县人民政府办公室\n\n2023年政府信息公开工作年度报告", "某某县人民政府办公室")):
+        _, r = read(render(consistent_rows(), title=title))
+        assert (r.meta.organ, r.meta.year) == (organ, 2023), title
+
+
+def test_a_narrative_sub_heading_naming_a_table_part_does_not_take_the_table():
+    """A report that renumbers its parts (第一部分 总体情况 … ) can say "一、主动公开情况" in its
+    overview; the table part's heading is the one its table follows."""
+    narrative = "一、主动公开情况\n全年主动公开政府信息120条。\n二、工作机制保障\n本机关建立了工作机制。"
+    doc, r = read(render(consistent_rows(), narrative=narrative))
+    secs = find_sections(doc)
+    assert doc.rows[secs["active"].heading_row].text.startswith("二、主动公开政府信息情况")
+    assert secs["overview"].end == secs["active"].heading_row  # the overview keeps its narrative
+    assert row(r, "new_received") == [8, 2, 0, 0, 0, 0, 10]

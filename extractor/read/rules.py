@@ -109,18 +109,41 @@ def detect_format(doc: Document, sections: dict[str, Section]) -> Format:
 _TITLE = re.compile(r"^(?P<organ>.*?)(?P<year>(?:19|20)\d{2})年(?:度)?(?:的)?政府信息公开(?:工作)?年度?报告")
 
 
+# What may precede the body's name on its title row: markdown marks, a site's breadcrumb trail
+# ("当前位置：首页>政务公开>"), quotes; the name is what follows the last of them.
+_BREADCRUMB = re.compile(r"[>»›|：:]")
+_BEFORE_ORGAN = re.compile(r"^.*[>》»›|：:]|^[#*>\s《\"'“]+")
+
+
 def read_meta(doc: Document, fmt: Format | None) -> Meta:
-    head = ""
+    texts: list[str] = []  # the first rows, squashed: a title can be split over two of them
     for row in doc.rows[:6]:
-        head += squash(row.text)
+        texts.append(squash(row.text))
+        head = "".join(texts)
         m = _TITLE.search(head)
         if m:
-            organ = m.group("organ").strip("《》\"'：:") or None
-            return Meta(organ=organ, year=int(m.group("year")), format=fmt)
+            return Meta(organ=_organ(texts, m.start("year")), year=int(m.group("year")), format=fmt)
         if "年度报告" in head or len(head) > 200:
             break
     m = re.search(r"((?:19|20)\d{2})年(?:度)?政府信息公开", squash(doc.text[:3000]))
     return Meta(organ=None, year=int(m.group(1)) if m else None, format=fmt)
+
+
+def _organ(texts: list[str], year_at: int) -> str | None:
+    """The body named before the title's year: on the year's own row, or (a title split over rows,
+    "张店区人民政府办公室" / "2023年政府信息公开…") the last non-empty row before it."""
+    end = 0
+    for k, text in enumerate(texts):
+        if year_at < end + len(text):
+            before = text[: year_at - end]
+            if not before.strip():
+                before = next((t for t in reversed(texts[:k]) if t.strip()), "")
+                if len(before) > 40 or _BREADCRUMB.search(before):  # not a name: a site's trail, a sentence
+                    return None
+            organ = _BEFORE_ORGAN.sub("", before).strip("》\"'”*#：:")
+            return organ or None
+        end += len(text)
+    return None
 
 
 # ---------------------------------------------------------------- table 二
