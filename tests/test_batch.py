@@ -62,6 +62,13 @@ def _count(db: Path) -> int:
         return 0
 
 
+def _lines_in(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "extractor.cli", *args]
 
@@ -461,17 +468,21 @@ def test_the_watchdog_follows_a_deadline_the_file_moved(tmp_path, monkeypatch):
 
 
 def test_ctrl_c_stops_the_run_and_its_worker_then_a_rerun_finishes(tmp_path):
+    n_files = 80
     docs = tmp_path / "docs"
     docs.mkdir()
-    for i in range(80):
+    for i in range(n_files):
         (docs / f"r{i:03d}.txt").write_bytes(SAMPLE.read_bytes() + f"\n（副本 {i}）\n".encode())
     db = tmp_path / "runs.sqlite"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = ["extract", str(docs), "--store", str(db), "--engine", "rules", "-o", str(tmp_path / "o.jsonl")]
+    # Ctrl-C as a terminal delivers it; a shell's background job (`cmd &`) would have it ignored
     proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                            start_new_session=True, cwd=tmp_path)
+                            start_new_session=True, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    out = tmp_path / "o.jsonl"  # a line per stored result, flushed as it is written
     deadline = time.monotonic() + 30
-    while _count(db) < 10 and proc.poll() is None and time.monotonic() < deadline:
+    while (_lines_in(out) < 10 and proc.poll() is None and time.monotonic() < deadline):
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group gets it
     _, err = proc.communicate(timeout=20)
@@ -487,6 +498,6 @@ def test_ctrl_c_stops_the_run_and_its_worker_then_a_rerun_finishes(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail("a worker outlived the interrupted CLI")
     stored = _count(db)
-    assert 0 < stored < 80
+    assert 0 < stored < n_files
     r = subprocess.run(_cli(*args), capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
-    assert r.returncode == 0 and f"80 reports read: 0 ok, 80 flagged, 0 failed ({stored} already" in r.stderr
+    assert r.returncode == 0 and f"{n_files} reports read: 0 ok, {n_files} flagged, 0 failed ({stored} already" in r.stderr
