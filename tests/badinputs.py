@@ -241,7 +241,7 @@ CASES: list[Case] = [
     Case("gazette_1000_pages.pdf", f"a {BIG_PDF_PAGES}-page PDF", big_pdf, codes=("too_large",), needs="pymupdf"),
     Case("scanned.pdf", "a scan: pages of images, no text layer (nothing OCR can read)", scanned_pdf,
          codes=("needs_ocr", "not_a_report", "empty_document"), needs="pymupdf"),
-    Case("image.pdf", "a PNG image named .pdf", png_named_pdf, codes=("unsupported_format",)),
+    Case("image.pdf", "a broken PNG image (a header, then noise) named .pdf", png_named_pdf, codes=("corrupt_file",)),
     Case("huge_line.txt", f"huge single line ({HUGE_LINE_BYTES // 1_000_000} MB, no newline)", huge_line(),
          codes=("not_a_report",)),
     Case("junk.pdf", "binary junk named .pdf", junk, codes=("unsupported_format",)),

@@ -342,3 +342,24 @@ def test_components_use_16_bit_labels_until_there_are_too_many_pieces():
     dots[::3, ::3] = 255  # 267 x 267 pieces: more than 16-bit labels hold
     count, labels, _ = ocr._components(dots)
     assert count == 267 * 267 + 1 and labels.dtype == np.int32
+
+
+def test_an_image_of_a_page_is_read_like_a_scan(tmp_path):
+    """A PNG (and a JPEG) of a table page, named directly: one A4-wide page through OCR, the same
+    cells as the scanned PDF, every box on that page."""
+    from extractor.ingest import read_document
+    from extractor.ingest.image import image_as_pdf
+
+    pdf = pymupdf.open()
+    _table_page(pdf)
+    pix = pdf[0].get_pixmap(dpi=200, colorspace=pymupdf.csGRAY)  # a scanner's usual resolution
+    for name, data in (("page.png", pix.tobytes("png")), ("page.jpg", pix.tobytes("jpg", jpg_quality=90))):
+        (tmp_path / name).write_bytes(data)
+        doc = read_document(tmp_path / name)
+        assert doc.kind == "pdf" and doc.pages == 1 and any("OCR" in n for n in doc.notes)
+        for label, vals in ROWS:
+            key = label.replace("（", "(").replace("）", ")")[:6]
+            assert _row(doc, key)[1:] == vals, (name, label)
+        page = pymupdf.open(stream=image_as_pdf(data, name), filetype="pdf")[0]
+        assert round(page.rect.width) == 595 and round(page.rect.height) == 842
+        assert all(0 <= c.loc.bbox[0] < c.loc.bbox[2] <= 595 for r in doc.rows for c in r.cells if c.loc.bbox)

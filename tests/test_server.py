@@ -98,7 +98,7 @@ def test_upload_limits(store, tmp_path):
     r = c.post("/v1/extract", content=chunks(), headers={"content-type": "multipart/form-data; boundary=zz"})
     assert r.status_code == 413
     c = client(store)
-    for name, data in [("a.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50), ("a.zip", b"PK\x03\x04" + b"\x00" * 50),
+    for name, data in [("a.zip", b"PK\x03\x04" + b"\x00" * 50),
                        ("a.bin", bytes(range(256)) * 4), ("a.gz", b"\x1f\x8b" + b"\x00" * 40)]:
         r = c.post("/v1/extract", files={"file": (name, data)})
         assert r.status_code == 415, (name, r.text)

@@ -31,6 +31,11 @@ def read_document(path: str | Path, limits: Limits | None = None, *, max_bytes: 
         return read_text_bytes(data, str(path))
     with paused():  # a reader's first import (pymupdf, lxml) is not the file's time
         _import_reader(kind)
+    if kind == "image":  # a scanned or photographed page: a one-page-per-frame PDF, read through OCR
+        from extractor.ingest.image import image_as_pdf
+
+        data = image_as_pdf(data, path.name, limits.pages)
+        kind = "pdf"
     if kind == "pdf":
         from extractor.ingest.pdf import read_pdf
 
@@ -76,7 +81,7 @@ def _ocr_hook():
 
 
 def _import_reader(kind: str) -> None:
-    if kind == "pdf":
+    if kind in ("pdf", "image"):
         import extractor.ingest.pdf  # noqa: F401
     elif kind in ("docx", "html", "doc"):
         import lxml.etree  # noqa: F401
@@ -88,6 +93,5 @@ def _import_reader(kind: str) -> None:
 _UNSUPPORTED = {
     "zip": "{name}: a zip archive, not a report; unpack it and extract the files inside",
     "gzip": "{name}: a gzip archive, not a report; unpack it first",
-    "image": "{name}: an image file; OCR of images is not supported, only of scanned PDFs",
     "binary": "{name}: binary data that is not a known document format",
 }

@@ -24,8 +24,8 @@ def sniff(data: bytes, suffix: str = "") -> str:
         return "doc"  # OLE2: .doc / .wps
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
-    if head[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1") or head.startswith(b"\xff\xd8\xff"):
-        return "image"
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"GIF87a", b"GIF89a")):
+        return "image"  # PNG, JPEG, TIFF, GIF
     if _looks_like_html(head):
         return "html"
     if _looks_like_text(head):

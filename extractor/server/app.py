@@ -7,7 +7,7 @@ line; ``GET /v1/reports?flagged=true`` -> the flagged queue, most errors first;
 Safety: a token (``Authorization: Bearer``, or the cookie that ``/review?token=`` sets) is
 required whenever one is configured, and the server refuses to bind beyond loopback without one;
 request bodies are capped (``max_upload_bytes``, checked while the body streams in); uploads are
-accepted only when their bytes sniff as pdf/docx/doc/html/text; a file name carrying a path is
+accepted only when their bytes sniff as pdf/docx/doc/html/text/image; a file name carrying a path is
 refused.
 """
 
@@ -35,10 +35,11 @@ from extractor.workers import extract_isolated
 from extractor.contract import field_specs
 from extractor.export import default_source_consistent
 from extractor.ingest.detect import sniff
+from extractor.ingest.image import image_as_pdf
 from extractor.pipeline import doc_name
 from extractor.store import RECHECKED, Store, StoreError
 
-ALLOWED_KINDS = ("pdf", "docx", "doc", "html", "text")
+ALLOWED_KINDS = ("pdf", "docx", "doc", "html", "text", "image")
 DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 _SLACK = 1024 * 1024  # multipart framing on top of the file itself
 _COOKIE = "ogi_token"
@@ -131,7 +132,7 @@ def create_app(cfg: ServerConfig) -> FastAPI:
     @app.post("/v1/extract", summary="Extract one uploaded report (stored too)",
               response_description="The same JSON object as one line of `ogi-extract extract`; "
                                    "the stored report's id is in the X-Report-Id and Location headers.")
-    async def extract(file: UploadFile = File(..., description="pdf, docx, doc, html or text; sniffed by content")):
+    async def extract(file: UploadFile = File(..., description="pdf, docx, doc, html, text or an image of a page; sniffed by content")):
         name = safe_name(file.filename)
         data = await file.read(cfg.max_upload_bytes + 1)
         if len(data) > cfg.max_upload_bytes:
@@ -269,12 +270,15 @@ def _asset(name: str) -> str:
 
 
 def _pdf_bytes(src: dict) -> bytes:
-    if src["data"] is not None:
-        return src["data"]
-    path = Path(src["file"])
-    if not path.is_file():
-        raise FileNotFoundError(f"the source file {src['file']} is no longer there")
-    return path.read_bytes()
+    data = src["data"]
+    if data is None:
+        path = Path(src["file"])
+        if not path.is_file():
+            raise FileNotFoundError(f"the source file {src['file']} is no longer there")
+        data = path.read_bytes()
+    if sniff(data) == "image":  # read as the PDF it was converted to: the boxes are on its pages
+        data = image_as_pdf(data, Path(src["file"]).name)
+    return data
 
 
 def _page_sizes(data: bytes) -> list[tuple[float, float]]:
