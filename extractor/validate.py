@@ -106,6 +106,11 @@ def check_appeals(f: dict) -> list[Flag]:
     return out
 
 
+# Amounts are in 万元. A whole number this large is more often an amount in 元 printed under the
+# 万元 header (a known publisher slip) than 1 亿元 or more of fees: a warning, never a change.
+_YUAN_SUSPECT = 10000
+
+
 def check_values(f: dict) -> list[Flag]:
     out = []
     for key, v in f.items():
@@ -114,6 +119,10 @@ def check_values(f: dict) -> list[Flag]:
         if key in AMOUNT_KEYS:
             if v < 0:
                 out.append(Flag(rule="R5", severity="error", keys=[key], printed=v, message=f"{key} is negative"))
+            elif v >= _YUAN_SUSPECT and float(v).is_integer():
+                out.append(Flag(rule="R5", severity="warning", keys=[key], printed=v,
+                                message=f"{key} prints {v:g} in 万元, that is {v / 10000:g} 亿元, as a whole number: "
+                                        "check whether the report gives it in 元 under a 万元 header"))
             continue
         if isinstance(v, float) and not v.is_integer():
             out.append(Flag(rule="R5", severity="error", keys=[key], printed=v, message=f"{key} is a count but reads {v}"))

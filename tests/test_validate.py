@@ -114,3 +114,14 @@ def test_printed_errors_are_kept_as_printed_and_flagged():
     r = read_rules(doc)
     assert r.fields["requests.total_processed.total"] == 12
     assert "R1" in rules(validate(r, doc))
+
+
+def test_a_whole_amount_of_a_hundred_million_or_more_is_a_unit_warning():
+    f = fields_of(consistent_rows())
+    for ok in (18637.42, 9999, 12000.5):  # a province's fees in 万元 print decimals
+        f["active.fees.amount"] = ok
+        assert check_values(f) == [], ok
+    f["active.fees.amount"] = 86400  # 元 under a 万元 header
+    [flag] = check_values(f)
+    assert (flag.rule, flag.severity, flag.keys) == ("R5", "warning", ["active.fees.amount"])
+    assert "元" in flag.message and flag.printed == 86400
