@@ -937,6 +937,11 @@ def _fill_run(run: list[list[_Piece]]) -> int:
         if len(cells) >= 3 and all(_is_label(c.text) for c in cells) and values_of[k + 1]:
             layouts.append([[c.x for c in cells[1:]], 2])
     layouts = [lay for lay in layouts if lay[1] >= 2]
+    header = _header_columns(run, values_of)
+    if header is not None:  # it names every column: layouts that are a part of it would only compete
+        tol = _col_tol(header)
+        layouts = [lay for lay in layouts if not all(min(abs(x - h) for h in header) <= tol for x in lay[0])]
+        layouts.append([header, 2])
     added = 0
     for cells, vals in zip(run, values_of):
         if not vals or not layouts:
@@ -960,6 +965,46 @@ def _fill_run(run: list[list[_Piece]]) -> int:
                 added += 1
         cells[:] = out
     return added
+
+
+def _header_columns(run: list[list[_Piece]], values_of: list[list[_Piece]]) -> list[float] | None:
+    """The columns a run's header names: the centres of the header labels (lines above its first
+    row of values) right of the row labels, clustered. A header over several columns is centred
+    on the middle one, or off the columns (an even span, a block title): a centre with no value
+    under it that is closer to another than any two columns with values are is dropped. None
+    unless there are three or more and every value cell of the run sits under one of them -- a
+    header that ``_join_wrapped`` could not piece together, or a table with columns that move, has
+    no say."""
+    first = next((k for k, vals in enumerate(values_of) if vals), 0)
+    values = [c for vals in values_of for c in vals]
+    if not first or not values:
+        return None
+    # where the row labels end: a header starting left of it spans the label column too (第二十条第（一）项)
+    labels_end = max((c.box[2] for cells, vals in zip(run, values_of) if vals
+                      for c in cells[:cells.index(vals[0])] if _is_label(c.text)), default=None)
+    if labels_end is None:
+        return None
+    xs = sorted(c.x for cells in run[:first] for c in cells if c.box[0] >= labels_end - 1 and _is_label(c.text))
+    groups: list[list[float]] = []
+    for x in xs:
+        if groups and x - groups[-1][-1] <= 4:
+            groups[-1].append(x)
+        else:
+            groups.append([x])
+    centres = [sum(g) / len(g) for g in groups]
+    if len(centres) < 3:
+        return None
+    near = min(10.0, 0.45 * min(b - a for a, b in zip(centres, centres[1:])))
+    valued = [x for x in centres if any(abs(x - c.x) <= near for c in values)]
+    if len(valued) < 2:
+        return None
+    pitch = min(b - a for a, b in zip(valued, valued[1:]))  # columns are at least this far apart
+    # a centre with no value under it, closer to another than that, is no column
+    centres = [x for x in centres if x in valued or min(abs(x - y) for y in centres if y != x) >= 0.6 * pitch]
+    tol = _col_tol(centres)
+    if len(centres) < 3 or any(min(abs(x - c.x) for x in centres) > tol for c in values):
+        return None
+    return centres
 
 
 def _col_tol(centres: list[float]) -> float:
