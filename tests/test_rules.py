@@ -214,3 +214,21 @@ def test_a_narrative_sub_heading_naming_a_table_part_does_not_take_the_table():
     assert doc.rows[secs["active"].heading_row].text.startswith("二、主动公开政府信息情况")
     assert secs["overview"].end == secs["active"].heading_row  # the overview keeps its narrative
     assert row(r, "new_received") == [8, 2, 0, 0, 0, 0, 10]
+
+
+def test_text_rows_read_thousands_dashes_and_flag_digits_mixed_with_letters():
+    """A line of text with its label: "23,561" is one number; "—" and "无" are printed empties;
+    "1O", "l", "2356l" (OCR text: letters that look like digits) keep their cell and are left null
+    under an error naming it -- never read as blanks, never guessed."""
+    rows = consistent_rows()
+    text = (render(rows)
+            .replace("行政许可\t77", "行政许可 23,561")
+            .replace("1.本机关不掌握相关政府信息\t3\t1\t0\t0\t0\t0\t4", "1.本机关不掌握相关政府信息 3 1 — — — 无 4")
+            .replace("（一）予以公开\t6\t1\t0\t0\t0\t0\t7", "（一）予以公开 6 l 0 0 0 0 7"))
+    _, r = read(text)
+    assert r.fields["active.licensing.decisions"] == 23561
+    assert row(r, "unable_not_held") == [3, 1, None, None, None, None, 4]
+    assert row(r, "disclosed") == [6, None, 0, 0, 0, 0, 7]
+    [ocr] = [f for f in r.flags if f.rule == "OCR"]
+    assert ocr.severity == "error" and ocr.keys == ["requests.disclosed.commercial"] and "「l」" in ocr.message
+    assert not [f for f in r.flags if f.severity == "error" and f.rule not in ("OCR", "R1")], r.flags

@@ -41,8 +41,9 @@ class Reading:
                                message=f"{key} is blank in {how} (read as null)"))
             elif tok.kind == "unsure":
                 self.flag(Flag(rule="OCR", severity="error", keys=[key],
-                               message=f"{key}: OCR is not sure of the digits printed at {tok.loc.describe()} "
-                                       f"(read 「{tok.text}」, ? = unsure); left null for a reviewer to read"))
+                               message=f"{key}: the digits printed at {tok.loc.describe()} are not certain (read "
+                                       f"「{tok.text}」: ? where OCR was unsure, or letters that look like digits); "
+                                       "left null for a reviewer to read"))
 
     def put_vanished(self, key: str) -> None:
         """Record a cell that every reading of damaged material gives a blank that left no trace."""

@@ -17,8 +17,16 @@ from extractor.textnorm import has_cjk, is_dash, parse_number, short_cached
 
 Kind = Literal["label", "number", "dash", "blank", "unsure"]  # unsure: a cell OCR could not read with certainty
 
-_TRAILING_NUMBERS = re.compile(r"^(?P<label>.*?[^\d\s.,\-])\s+(?P<nums>(?:[-−]?\d+(?:\.\d+)?\s+)*[-−]?\d+(?:\.\d+)?)\s*$")
-_NUMBER_RUN = re.compile(r"^(?:[-−]?\d+(?:\.\d+)?\s+)+[-−]?\d+(?:\.\d+)?$")
+# The values a line of text can print after its label, separated by spaces: numbers (thousands
+# grouped or not: "23,561"), dashes and 无 (read as null), and digits that OCR mixed with look-alike
+# letters ("1O", "2356l", a lone "l" among numbers: kept in their slot as unsure, never guessed).
+_NUM = r"[-−]?(?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:\.\d+)?"
+_DASH = r"(?:[—–\-－―/／~～]+|无)"
+_MISREAD = r"(?:[\dOoIl|]*\d[\dOoIl|]*|[OoIl])"
+_VALUE = rf"(?:{_NUM}|{_DASH}|{_MISREAD})(?!\S)"
+_TRAILING_NUMBERS = re.compile(rf"^(?P<label>.*?[^\d\s.,，\-—–－―/／~～|])\s+(?P<nums>(?:{_VALUE}\s+)*{_VALUE})\s*$")
+_NUMBER_RUN = re.compile(rf"^(?:{_VALUE}\s+)+{_VALUE}$")
+_PAGE_NUMBER = re.compile(r"^[-—–－]\s*\d+\s*[-—–－]$")  # "- 3 -": a page footer, not three cells
 _TOKEN = re.compile(r"\S+")
 
 
@@ -75,17 +83,19 @@ def _shape(raw: str) -> tuple:
     if is_dash(text):
         return ("dash", text, None)
     lead = raw.find(text)
-    if _NUMBER_RUN.match(text):
+    if _NUMBER_RUN.match(text) and not _PAGE_NUMBER.match(text) and any(ch.isdigit() for ch in text):
         return ("run", lead, text)
     m = _TRAILING_NUMBERS.match(text)
-    if m and has_cjk(m.group("label")):
+    if m and has_cjk(m.group("label")) and any(ch.isdigit() or ch in "—–-－―/／~～无" for ch in m.group("nums")):
         return ("trailing", lead, m.group("label"), lead + m.start("nums"), m.group("nums"))
     return ("label", text, None)
 
 
 def _number_token(m: re.Match, cell: Cell, base: int, row: int) -> Token:
     text = m.group()
-    return Token("number", text, cell.loc.sub(base + m.start(), len(text)), parse_number(text), row, cell.x)
+    value = parse_number(text)
+    kind: Kind = "number" if value is not None else "dash" if is_dash(text) else "unsure"
+    return Token(kind, text, cell.loc.sub(base + m.start(), len(text)), value, row, cell.x)
 
 
 def fit_blanks(values: list[Token], width: int) -> list[Token]:
