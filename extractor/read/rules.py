@@ -111,6 +111,8 @@ _TITLE = re.compile(r"^(?P<organ>.*?)(?P<year>(?:19|20)\d{2})年(?:度)?(?:的)?
 
 # What may precede the body's name on its title row: markdown marks, a site's breadcrumb trail
 # ("当前位置：首页>政务公开>"), quotes; the name is what follows the last of them.
+# "关于XX镇2024年…年度报告的公告": the announcement's words are not the body's name
+_ANNOUNCING = re.compile(r"^(?:关于|印发|公布|发布)+")
 _BREADCRUMB = re.compile(r"[>»›|：:]")
 _BEFORE_ORGAN = re.compile(r"^.*[>》»›|：:]|^[#*>\s《\"'“]+")
 
@@ -140,7 +142,7 @@ def _organ(texts: list[str], year_at: int) -> str | None:
                 before = next((t for t in reversed(texts[:k]) if t.strip()), "")
                 if len(before) > 40 or _BREADCRUMB.search(before):  # not a name: a site's trail, a sentence
                     return None
-            organ = _BEFORE_ORGAN.sub("", before).strip("》\"'”*#：:")
+            organ = _ANNOUNCING.sub("", _BEFORE_ORGAN.sub("", before).strip("》\"'”*#：:"))
             return organ or None
         end += len(text)
     return None
