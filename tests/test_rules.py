@@ -9,7 +9,7 @@ from extractor.read.rules import read_rules
 from extractor.sections import find_sections
 
 from conftest import GOLD, SEEDS
-from synth import COLUMNS, consistent_rows, render
+from synth import ACTIVE_2021, COLUMNS, consistent_rows, render
 
 
 def read(text: str):
@@ -233,3 +233,14 @@ def test_text_rows_read_thousands_dashes_and_flag_digits_mixed_with_letters():
     [ocr] = [f for f in r.flags if f.rule == "OCR"]
     assert ocr.severity == "error" and ocr.keys == ["requests.disclosed.commercial"] and "「l」" in ocr.message
     assert not [f for f in r.flags if f.severity == "error" and f.rule not in ("OCR", "R1")], r.flags
+
+
+def test_a_sum_row_added_to_table_two_is_not_read_into_a_cell():
+    active = ACTIVE_2021.replace("行政规范性文件\t5\t0\t48\n", "行政规范性文件\t5\t0\t48\n合计\t5\t0\t48\n").replace(
+        "行政强制\t6\n", "行政强制\t6\n小计\t53\n")
+    _, r = read(render(consistent_rows(), active=active))
+    f = r.fields
+    assert [f[f"active.normative_docs.{c}"] for c in ("issued", "repealed", "in_force")] == [5, 0, 48]
+    assert (f["active.penalty.decisions"], f["active.coercion.decisions"], f["active.fees.amount"]) == (47, 6, 7730.28)
+    assert not [fl for fl in r.flags if fl.severity == "error"], r.flags
+    assert any("合计" in fl.message for fl in r.flags if fl.rule == "READ" and fl.severity == "warning")

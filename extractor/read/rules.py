@@ -151,6 +151,7 @@ def _organ(texts: list[str], year_at: int) -> str | None:
 # ---------------------------------------------------------------- table 二
 
 ActiveEvidence = Callable[[str, list[str | None]], list[Tiebreak]]
+_SUM_ROWS = {"合计", "小计", "总计", "合计数"}  # rows some publishers add to table 二's blocks
 
 
 def _read_active(tokens: list[Token], reading: Reading, evidence: ActiveEvidence = lambda row, cols: []) -> None:
@@ -167,7 +168,18 @@ def _read_active(tokens: list[Token], reading: Reading, evidence: ActiveEvidence
         if row is not None:
             _place_active(row, values, header, reading, evidence)
 
+    summing = False  # inside a 合计 row a publisher added: its values belong to no cell
+    sums: list[str] = []
     for tok in unglue(tokens, ACTIVE_ROW_FRAGMENTS):
+        if tok.kind == "label" and label_key(tok.text) in _SUM_ROWS:
+            finish()
+            row, values, by_order, summing = None, [], None, True
+            sums.append(tok.loc.describe())
+            continue
+        if tok.kind == "label":
+            summing = False
+        elif summing:
+            continue
         if tok.kind == "label":
             cols = header_columns(tok.text, ACTIVE_COLUMN_FRAGMENTS)
             col = cols[0] if cols else None
@@ -195,6 +207,10 @@ def _read_active(tokens: list[Token], reading: Reading, evidence: ActiveEvidence
         elif tok.kind == "blank" and header and row is None:
             header.append(None)  # an empty header cell keeps later columns in place
     finish()
+    if sums:
+        reading.flag(Flag(rule="READ", severity="warning", keys=[],
+                          message=f"table 二 prints a 合计 row the template does not have (at {', '.join(sums)}); "
+                                  "its values were not read into any cell"))
     if unlabeled:
         reading.flag(Flag(rule="READ", severity="warning", keys=[k for k in reading.fields if k.split(".")[1] in unlabeled
                                                                  and k.startswith("active.")],
