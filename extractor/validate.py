@@ -137,6 +137,9 @@ _RECEIVED = re.compile(
     r"(?:共|累计|全年)?(?:收到|受理|接收)[^。；;，,\d]{0,24}?申请[^。；;\d]{0,8}?(\d+)件"
     r"(?:[(（]其中[^)）\d]{0,8}?上年(?:度)?结转[^)）\d]{0,6}?(\d+)件)?"
 )
+_CARRIED_FORWARD = re.compile(r"结转(?:至|到)?下(?:一)?年(?:度)?(?:继续)?(?:办理)?(?:的)?(?:申请)?[^。；;，,\d]{0,4}?(\d+)件")
+
+
 def check_narrative(f: dict, doc: Document) -> list[Flag]:
     out: list[Flag] = []
     text = prose_text(doc)
@@ -154,6 +157,12 @@ def check_narrative(f: dict, doc: Document) -> list[Flag]:
                             expected=said, printed=new_total,
                             message=f"the narrative says 「{m.group(0)}」 but table 三 has 新收 {new_total}, 上年结转 {carried}"))
         break  # the first statement of the year's applications is the one the table must match
+    forward = f.get("requests.carried_forward.total")
+    m = _CARRIED_FORWARD.search(text)
+    if m and forward is not None and int(m.group(1)) != forward:
+        out.append(Flag(rule="R6", severity="error", keys=["requests.carried_forward.total"], expected=int(m.group(1)),
+                        printed=forward,
+                        message=f"the narrative says 「{m.group(0)}」 but table 三 has 结转下年度继续办理 {forward:g}"))
     lawsuits = [f.get("appeals.lawsuit_direct.total"), f.get("appeals.lawsuit_after_review.total")]
     m = LAWSUIT_FIGURE.search(text)
     if m and any(v is not None for v in lawsuits) and int(m.group(1)) != _sum(lawsuits):

@@ -125,3 +125,14 @@ def test_a_whole_amount_of_a_hundred_million_or_more_is_a_unit_warning():
     [flag] = check_values(f)
     assert (flag.rule, flag.severity, flag.keys) == ("R5", "warning", ["active.fees.amount"])
     assert "元" in flag.message and flag.printed == 86400
+
+
+def test_r6_carried_forward_in_the_narrative():
+    ok = render(consistent_rows(), narrative="全年办结11件，结转下年度继续办理1件。")
+    doc = read_text_bytes(ok.encode(), "t.txt")
+    assert check_narrative(read_rules(doc).fields, doc) == []
+    bad = render(consistent_rows(), narrative="全年办结11件，结转下年度继续办理的申请9件。")
+    doc = read_text_bytes(bad.encode(), "t.txt")
+    out = check_narrative(read_rules(doc).fields, doc)
+    assert rules(out) == ["R6"] and out[0].keys == ["requests.carried_forward.total"]
+    assert (out[0].expected, out[0].printed) == (9, 1)
