@@ -67,13 +67,42 @@ def find_sections(doc: Document) -> dict[str, Section]:
         part = heading_part(row)
         if part:
             candidates.append((i, part))
+    nxt = _next_report(doc, candidates)
+    if nxt is not None:
+        candidates = [(i, part) for i, part in candidates if i < nxt]
     marks = sorted(_pick_headings(doc, candidates))
+    if nxt is not None:
+        marks.append((nxt, NEXT_REPORT))
     sections: dict[str, Section] = {}
     for n, (i, part) in enumerate(marks):
         end = marks[n + 1][0] if n + 1 < len(marks) else len(doc.rows)
         sections[part] = Section(part, i, i + 1, end)
     _infer_missing_tables(doc, sections)
     return sections
+
+
+NEXT_REPORT = "next_report"  # the section holding another report that follows this one in the file
+_REPORT_TITLE = re.compile(r"(?:19|20)\d{2}年度?的?政府信息公开(?:工作)?年度?报告$")
+
+
+def _next_report(doc: Document, candidates: list[tuple[int, str]]) -> int | None:
+    """The row where a second report begins, in a file that holds two (a gazette, a body and its
+    office published together): a title row ("XX办公室2023年政府信息公开工作年度报告") after this
+    report's tables, followed by the headings of at least two tables again. A title repeated as a
+    running header is not followed by a second set of tables, and does not count."""
+    firsts: dict[str, int] = {}
+    for i, part in candidates:
+        firsts.setdefault(part, i)
+    if sum(part in TABLE_PARTS for _, part in candidates) < 4 or sum(p in firsts for p in TABLE_PARTS) < 2:
+        return None
+    after = max(firsts[p] for p in TABLE_PARTS if p in firsts)  # this report's tables have begun
+    for i in range(after + 1, len(doc.rows)):
+        row = doc.rows[i]
+        if len(row.cells) > 2 or len(row.text) > 80 or not _REPORT_TITLE.search(squash(row.text)):
+            continue
+        if len({part for j, part in candidates if j > i and part in TABLE_PARTS}) >= 2:
+            return i
+    return None
 
 
 _TABLE_ANCHORS = {

@@ -7,6 +7,7 @@ import pytest
 from extractor.ingest.text import read_text_bytes
 from extractor.read.rules import read_rules
 from extractor.sections import find_sections
+from extractor.validate import validate
 
 from conftest import GOLD, SEEDS
 from synth import ACTIVE_2021, COLUMNS, consistent_rows, render
@@ -244,3 +245,20 @@ def test_a_sum_row_added_to_table_two_is_not_read_into_a_cell():
     assert (f["active.penalty.decisions"], f["active.coercion.decisions"], f["active.fees.amount"]) == (47, 6, 7730.28)
     assert not [fl for fl in r.flags if fl.severity == "error"], r.flags
     assert any("合计" in fl.message for fl in r.flags if fl.rule == "READ" and fl.severity == "warning")
+
+
+def test_a_file_holding_two_reports_reads_the_first_and_says_so():
+    first = render(consistent_rows(), title="甲区人民政府2023年政府信息公开工作年度报告")
+    rows = consistent_rows()
+    rows["new_received"] = [18, 2, 0, 0, 0, 0, 20]
+    second = render(rows, title="甲区人民政府办公室2023年政府信息公开工作年度报告",
+                    narrative="因政府信息公开被提起行政诉讼10件。")
+    doc, r = read(first + "\n" + second)
+    assert r.meta.organ == "甲区人民政府" and row(r, "new_received") == [8, 2, 0, 0, 0, 0, 10]
+    [note] = [f for f in r.flags if "another report" in f.message]
+    assert note.severity == "warning" and "甲区人民政府办公室" in note.message
+    assert not [f for f in r.flags if f.severity == "error"]  # the second report's narrative is not this one's
+    assert not [f for f in validate(r, doc) if f.severity == "error"]
+    # the title repeated as a running header, with no second set of tables after it, cuts nothing
+    doc, r = read(first.replace("五、存在的主要问题及改进情况", "甲区人民政府2023年政府信息公开工作年度报告\n五、存在的主要问题及改进情况"))
+    assert not [f for f in r.flags if "another report" in f.message]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from extractor.read.cells import Token
 from extractor.read.damaged import Check, Tiebreak, Value
-from extractor.sections import TABLE_PARTS, find_sections
+from extractor.sections import NEXT_REPORT, TABLE_PARTS, find_sections
 from extractor.textnorm import squash
 
 MIN_ZEROS = 10  # printed 0s needed before the document's practice says "0, never blank"
@@ -59,7 +59,7 @@ def prose_text(doc) -> str:
     """The report's prose: every row outside the three tables, squashed (as the validator reads it)."""
     sections = find_sections(doc)
     skip: set[int] = set()
-    for part in TABLE_PARTS:
+    for part in (*TABLE_PARTS, NEXT_REPORT):  # the tables, and another report after this one
         if part in sections:
             s = sections[part]
             skip.update(range(s.start, s.end))

@@ -55,7 +55,7 @@ from extractor.read.evidence import (
     narrative_figures,
     prose_text,
 )
-from extractor.sections import Section, find_sections
+from extractor.sections import NEXT_REPORT, Section, find_sections
 from extractor.textnorm import label_key, squash
 
 
@@ -64,6 +64,12 @@ def read_rules(doc: Document) -> Reading:
     fmt = detect_format(doc, sections)
     reading = Reading.empty(fmt, meta=read_meta(doc, fmt))
     prose = cache(lambda: prose_text(doc))  # read once, only if a damaged row needs the narrative
+    if NEXT_REPORT in sections:
+        nxt = sections[NEXT_REPORT].heading_row
+        reading.flag(Flag(rule="READ", severity="warning", keys=[],
+                          message=f"the file holds another report after this one, from 「{doc.rows[nxt].text[:60]}」 "
+                                  f"({doc.rows[nxt].cells[0].loc.describe()}); only the first is read: split the file "
+                                  "to read the other"))
 
     def practice() -> list[Tiebreak]:
         return [t for t in (blank_convention(*reading.zeros_and_empties()),) if t]
