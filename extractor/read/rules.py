@@ -117,10 +117,10 @@ _TITLE = re.compile(r"^(?P<organ>.*?)(?P<year>(?:19|20)\d{2})年(?:度)?(?:的)?
 
 # What may precede the body's name on its title row: markdown marks, a site's breadcrumb trail
 # ("当前位置：首页>政务公开>"), quotes; the name is what follows the last of them.
-# "关于XX镇2024年…年度报告的公告": the announcement's words are not the body's name
-_ANNOUNCING = re.compile(r"^(?:关于|印发|公布|发布)+")
 _BREADCRUMB = re.compile(r"[>»›|：:]")
 _BEFORE_ORGAN = re.compile(r"^.*[>》»›|：:]|^[#*>\s《\"'“]+")
+# "关于XX镇2024年…年度报告的公告": the announcement's words are not the body's name
+_ANNOUNCING = re.compile(r"^(?:关于|印发|公布|发布)+")
 
 
 def read_meta(doc: Document, fmt: Format | None) -> Meta:
