@@ -9,7 +9,7 @@ from functools import lru_cache
 _LEADING_ORDINAL = re.compile(
     r"^(?:[#>\s]*)(?:第?[一二三四五六七八九十]+[、.．，,]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．，,)]|[①-⑳])\s*"
 )
-NUMBER = re.compile(r"^[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[-−]?\d+(?:\.\d+)?$")
+NUMBER = re.compile(r"^[-−+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[-−+]?\d+(?:\.\d+)?$")  # "+3": 本年增/减
 # Digits on both sides of a space are two numbers ("1 0 0 0 0": a row of cells on one text line),
 # never one: Chinese reports do not group digits with spaces.
 _SPLIT_DIGITS = re.compile(r"\d\s+\d")

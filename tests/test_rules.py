@@ -262,3 +262,15 @@ def test_a_file_holding_two_reports_reads_the_first_and_says_so():
     # the title repeated as a running header, with no second set of tables after it, cuts nothing
     doc, r = read(first.replace("五、存在的主要问题及改进情况", "甲区人民政府2023年政府信息公开工作年度报告\n五、存在的主要问题及改进情况"))
     assert not [f for f in r.flags if "another report" in f.message]
+
+
+def test_extra_columns_after_the_total_in_table_three_are_not_read():
+    rows = consistent_rows()
+    text = render(rows).replace("\t自然人\t法人或其他组织\t\t\t\t\t其他\t总计", "\t自然人\t法人或其他组织\t\t\t\t\t其他\t总计\t上年同期总计\t增减")
+    for name, label in (("new_received", "一、本年新收政府信息公开申请数量"), ("disclosed", "（一）予以公开")):
+        cells = "\t".join(str(v) for v in rows[name])
+        text = text.replace(f"{label}\t{cells}\n", f"{label}\t{cells}\t5\t+{rows[name][-1] - 5}\n")
+    _, r = read(text)
+    assert row(r, "new_received") == rows["new_received"] and row(r, "disclosed") == rows["disclosed"]
+    assert any("上年同期总计" in f.message for f in r.flags if f.severity == "warning")
+    assert not [f for f in r.flags if f.severity == "error"], r.flags

@@ -281,6 +281,7 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         rows[name] = []
         order.append(name)
 
+    extra: list[str] = []  # header cells of columns the template does not have (上年同期, 增减)
     tokens = unglue(tokens, REQUEST_ROW_FRAGMENTS, REQUEST_GROUP_FRAGMENTS)
     for tok in tokens:
         if tok.kind != "label":
@@ -288,6 +289,9 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
                 rows[current].append(tok)
             continue
         text = tok.text
+        if not order and _EXTRA_COLUMN.search(squash(text)):
+            extra.append(text)
+            continue
         key = label_key(text)
         name = match(text, REQUEST_ROW_FRAGMENTS)
         if name is None and pending:
@@ -316,6 +320,8 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         pending = (pending + text) if (current is None or not rows.get(current)) else text
 
     rows.pop("__dup__", None)
+    if extra:
+        _drop_extra_columns(rows, order, extra, reading)
     filled = [name for name in order if any(t.kind == "number" for t in rows[name])]
     orphans = unlabeled_rows(tokens)
     if len(filled) <= 2 and len(orphans) >= 10:
@@ -328,6 +334,26 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             reading.flag(Flag(rule="READ", severity="error", keys=[f"requests.{name}.{c}" for c in APPLICANT_COLUMNS],
                               message=f"table 三 row {name} was not found"))
             reading.unread.add("requests")
+
+
+# A column some publishers add after 总计: last year's figure, the change, a remark
+_EXTRA_COLUMN = re.compile(r"上年同期|同比|增减|较上年|比上年|备注")
+
+
+def _drop_extra_columns(rows: dict[str, list[Token]], order: list[str], extra: list[str], reading: Reading) -> None:
+    """Table 三 with columns after 总计 that the template does not have: a row printing exactly the
+    template's seven values plus one per such column keeps its first seven (the extra columns come
+    last); any other row is left to be read, and flagged, as it is."""
+    width = len(APPLICANT_COLUMNS) + len(extra)
+    cut = []
+    for name in order:
+        values = fit_blanks(rows[name], width)  # structural empty cells around the row go first
+        if len(values) == width:
+            rows[name] = values[: len(APPLICANT_COLUMNS)]
+            cut.append(name)
+    reading.flag(Flag(rule="READ", severity="warning", keys=[],
+                      message=f"table 三 prints {len(extra)} column(s) the template does not have "
+                              f"({'、'.join(extra)}) after 总计; their values were not read ({len(cut)} rows)"))
 
 
 # ---------------------------------------------------------------- table 四
