@@ -7,7 +7,8 @@ from pathlib import Path
 from extractor.document import Document
 from extractor.errors import CorruptFile, EmptyDocument, ExtractError, TooLarge, UnsupportedFormat
 from extractor.ingest.detect import sniff
-from extractor.ingest.text import read_text_bytes
+from extractor.ingest.markup import as_html, holds_markup
+from extractor.ingest.text import decode, read_decoded_text
 from extractor.limits import DEFAULT_MAX_BYTES, Limits, check_deadline, paused, remaining  # noqa: F401 - DEFAULT_MAX_BYTES re-exported
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".text", ".pdf", ".docx", ".doc", ".wps", ".html", ".htm")
@@ -28,7 +29,10 @@ def read_document(path: str | Path, limits: Limits | None = None, *, max_bytes: 
     check_deadline()
     kind = sniff(data, path.suffix.lower())
     if kind == "text":
-        return read_text_bytes(data, str(path))
+        text, encoding = decode(data)
+        if not holds_markup(text):
+            return read_decoded_text(text, encoding, str(path))
+        data, kind = as_html(text).encode("utf-8"), "html"  # an article body's HTML, or markdown with HTML tables
     with paused():  # a reader's first import (pymupdf, lxml) is not the file's time
         _import_reader(kind)
     if kind == "image":  # a scanned or photographed page: a one-page-per-frame PDF, read through OCR

@@ -83,7 +83,10 @@ def normalise(text: str) -> str:
 
 
 def read_text_bytes(data: bytes, path: str) -> Document:
-    raw, encoding = decode(data)
+    return read_decoded_text(*decode(data), path)
+
+
+def read_decoded_text(raw: str, encoding: str, path: str) -> Document:
     text = normalise(raw)
     if not text.strip():
         raise EmptyDocument("the file holds no text")
