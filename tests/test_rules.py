@@ -274,3 +274,12 @@ def test_extra_columns_after_the_total_in_table_three_are_not_read():
     assert row(r, "new_received") == rows["new_received"] and row(r, "disclosed") == rows["disclosed"]
     assert any("上年同期总计" in f.message for f in r.flags if f.severity == "warning")
     assert not [f for f in r.flags if f.severity == "error"], r.flags
+
+
+def test_a_format_taken_from_the_year_says_so():
+    bare = render(consistent_rows(), active="二、主动公开政府信息情况\n本年无相关数据。\n")
+    _, r = read(bare.replace("2023年", "2020年"))
+    notes = [f for f in r.flags if "taken from the report's year" in f.message]
+    assert r.fmt == "2019" and len(notes) == 1 and notes[0].severity == "warning"
+    _, r = read(render(consistent_rows()))
+    assert not [f for f in r.flags if "taken from the report's year" in f.message]

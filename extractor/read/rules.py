@@ -61,9 +61,14 @@ from extractor.textnorm import label_key, squash
 
 def read_rules(doc: Document) -> Reading:
     sections = find_sections(doc)
-    fmt = detect_format(doc, sections)
+    printed = format_from_tables(doc, sections)
+    fmt = printed or detect_format(doc, sections)
     reading = Reading.empty(fmt, meta=read_meta(doc, fmt))
     prose = cache(lambda: prose_text(doc))  # read once, only if a damaged row needs the narrative
+    if printed is None:
+        reading.flag(Flag(rule="READ", severity="warning", keys=[],
+                          message=f"no table header says which format this is; format {fmt} was taken from the "
+                                  "report's year"))
     if NEXT_REPORT in sections:
         nxt = sections[NEXT_REPORT].heading_row
         reading.flag(Flag(rule="READ", severity="warning", keys=[],
@@ -99,6 +104,15 @@ def read_rules(doc: Document) -> Reading:
 # ---------------------------------------------------------------- format and meta
 
 def detect_format(doc: Document, sections: dict[str, Section]) -> Format:
+    """From table 二's headers, or table 三's 2021 rows; from the year only when neither is printed."""
+    found = format_from_tables(doc, sections)
+    if found is not None:
+        return found
+    year = read_meta(doc, None).year
+    return "2019" if year is not None and year <= 2020 else "2021"
+
+
+def format_from_tables(doc: Document, sections: dict[str, Section]) -> Format | None:
     sec = sections.get("active")
     text = squash(" ".join(r.text for r in (sec.rows(doc) if sec else doc.rows)))
     if any(w in text for w in ("本年制发", "现行有效", "本年废止")):
@@ -108,8 +122,7 @@ def detect_format(doc: Document, sections: dict[str, Section]) -> Format:
     whole = squash(doc.text)
     if "逾期不补正" in whole or "收费通知" in whole:
         return "2021"
-    year = read_meta(doc, None).year
-    return "2019" if year is not None and year <= 2020 else "2021"
+    return None
 
 
 _TITLE = re.compile(r"^(?P<organ>.*?)(?P<year>(?:19|20)\d{2})年(?:度)?(?:的)?政府信息公开(?:工作)?年度?报告")
