@@ -170,15 +170,19 @@ def test_docx_blank_cells_keep_columns(tmp_path):
     assert result.fields["requests.total_processed.total"] == 67
 
 
-def test_docx_automatic_numbering_is_rendered():
+def _chinese_numbering(d) -> None:
+    """List Number paragraphs of ``d`` numbered 一、 二、 …"""
     from docx.oxml.ns import qn
 
-    d = docx.Document()
-    numbering = d.part.numbering_part.element
-    for lvl in numbering.iter(qn("w:lvl")):
+    for lvl in d.part.numbering_part.element.iter(qn("w:lvl")):
         if lvl.get(qn("w:ilvl")) == "0":
             lvl.find(qn("w:numFmt")).set(qn("w:val"), "chineseCounting")
             lvl.find(qn("w:lvlText")).set(qn("w:val"), "%1、")
+
+
+def test_docx_automatic_numbering_is_rendered():
+    d = docx.Document()
+    _chinese_numbering(d)
     d.add_paragraph("总体情况", style="List Number")
     d.add_paragraph("主动公开政府信息情况", style="List Number")
     doc = read_docx(_docx_bytes(d), "n.docx")
@@ -533,3 +537,58 @@ def test_damaged_doc_fails_cleanly(tmp_path):
     fake = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4000 + "WordDocument".encode("utf-16-le")
     with pytest.raises(CorruptFile):
         office.read_doc(fake, "bad.doc", timeout_s=60)
+
+
+# ---------------------------------------------------------------- the readers' fast paths read as the general ones
+
+def _plain_walk_cases() -> dict[str, tuple[bytes, bool]]:
+    """DOCX bodies -> (bytes, whether _walk_plain reads them itself or leaves them to walk)."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    cases = {"merged cells": (_merged_docx(), True)}
+    d = docx.Document()
+    _chinese_numbering(d)
+    d.add_paragraph("总体情况", style="List Number")
+    t = d.add_table(rows=2, cols=3)
+    t.cell(0, 0).add_paragraph("（一）编号", style="List Number")  # a numbered paragraph in a cell, after its first
+    t.cell(0, 1).text = "1"
+    t.cell(1, 2).text = "2"
+    t.rows[1]._tr.get_or_add_trPr().append(parse_xml(f'<w:gridBefore {nsdecls("w")} w:val="1"/>'))
+    d.add_paragraph("主动公开政府信息情况", style="List Number")
+    cases["numbering, two paragraphs in a cell, gridBefore"] = (_docx_bytes(d), True)
+    d = docx.Document()
+    d.add_paragraph("制表").runs[0].add_tab()
+    cases["a tab"] = (_docx_bytes(d), False)
+    d = docx.Document()
+    p = d.add_paragraph("二、主动公开")
+    p._p.append(parse_xml(f'<w:hyperlink {nsdecls("w")}><w:r><w:t>链接</w:t></w:r></w:hyperlink>'))
+    cases["text outside a run of the paragraph"] = (_docx_bytes(d), False)
+    d = docx.Document()
+    d.add_table(rows=1, cols=1).cell(0, 0).add_table(rows=1, cols=2).cell(0, 1).text = "5"
+    cases["a nested table"] = (_docx_bytes(d), False)
+    return cases
+
+
+@pytest.mark.parametrize("name", list(_plain_walk_cases()))
+def test_docx_plain_walk_reads_as_the_general_walk(name):
+    from extractor.ingest.docx import _Package, _Walker
+
+    data, plain = _plain_walk_cases()[name]
+    pkg = _Package(data)
+    assert pkg.plain_markup
+    general = _Walker(pkg).walk(pkg.body)
+    fast = _Walker(pkg)._walk_plain(pkg.body)
+    assert (fast is not None) == plain
+    if plain:
+        assert fast == general
+    assert _Walker(pkg).walk_body(pkg.body, True) == general
+
+
+def test_html_cells_written_alike_read_alike_and_hidden_ones_stay_hidden():
+    cell = '<td style="x"><p class=MsoNormal><span>{}</span></p></td>'
+    rows = "".join(f"<tr><td>行{r}</td>{cell.format(r % 2)}<td style='display:none'>9</td>{cell.format('')}</tr>"
+                   for r in range(4))
+    doc = read_html(f"<table>{rows}</table>".encode(), "c.html")
+    assert [[c.text for c in r.cells] for r in doc.rows] == [[f"行{r}", str(r % 2), ""] for r in range(4)]
+    assert [c.loc.col for c in doc.rows[3].cells] == [0, 1, 2]

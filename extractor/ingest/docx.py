@@ -25,10 +25,13 @@ import functools
 import io
 import posixpath
 import re
+import threading
 import zipfile
 from typing import Iterator
 
-from extractor.document import Document, Row, new_cell, new_document, new_location, new_row
+from extractor.document import Cell, Document, Location, Row, new_document, new_row
+
+_new = object.__new__
 from extractor.errors import CorruptFile, EmptyDocument, EncryptedFile, ExtractError, TooLarge, UnsupportedFormat
 from extractor.ingest.text import normalise
 from extractor.limits import check_deadline
@@ -134,15 +137,30 @@ def assemble(path: str, kind: str, rows: list[RawRow], encoding: str | None = No
     lines: list[str] = []
     out: list[Row] = []
     pos = 0
+    short, cached = _CACHED_LENGTH, _clean_short
+    new = _new
     for raw in rows:
-        texts = [clean(t) for t, _ in raw]
+        texts = [cached(t) if len(t) <= short else clean(t) for t, _ in raw]
         if not any(texts):
             continue  # a row with nothing printed carries nothing for any reader
         cells = []
         for text, (_, where) in zip(texts, raw):
             end = pos + len(text)
-            loc = new_location(pos, end) if where is None else new_location(pos, end, where[0], where[1], where[2])
-            cells.append(new_cell(text, loc))
+            # new_location(pos, end, *where) and new_cell(text, loc), inline (a report has hundreds)
+            loc = new(Location)
+            loc.start = pos
+            loc.end = end
+            loc.page = loc.bbox = None
+            if where is None:
+                loc.table = loc.row = loc.col = None
+            else:
+                loc.table, loc.row, loc.col = where
+            cell = new(Cell)
+            cell.text = text
+            cell.loc = loc
+            cell.x = None
+            cell.unsure = False
+            cells.append(cell)
             pos = end + 1  # the tab after a cell, the newline after a row
         lines.append("\t".join(texts))
         out.append(new_row(cells))
@@ -159,7 +177,7 @@ def read_docx(data: bytes, path: str, max_bytes: int = MAX_TOTAL_UNCOMPRESSED) -
     """``max_bytes``: the most the package's parts may unpack to together (a zip bomb is refused)."""
     pkg = _Package(data, max_bytes)
     walker = _Walker(pkg)
-    rows = walker.walk(pkg.body)
+    rows = walker.walk_body(pkg.body, pkg.plain_markup)
     images = 0 if walker.tables else sum(1 for el in pkg.body.iter(_w("drawing"), _w("pict")))
     if images:
         walker.notes.append(f"the DOCX shows {images} images and no table: its tables may be pictures")
@@ -229,7 +247,9 @@ class _Package:
         try:
             self.zip = package
             self.main = self._main_part_name()
-            root = _safe_xml(self.zip.read(self.main))
+            blob = self.zip.read(self.main)
+            self.plain_markup = _plain_markup(blob)
+            root = _safe_xml(blob)
             body = root.find(T_BODY)
             if body is None:
                 if "purl.oclc.org/ooxml" in str(root.tag):
@@ -399,8 +419,13 @@ class _Numbering:
         self.style_num: dict[str, tuple[str | None, int | None]] = {}
         self.style_based: dict[str, str] = {}
         self.styles = styles
-        if numbering is not None:
-            self._load_numbering(numbering)
+        self.pending = numbering  # numbering.xml, read the first time a paragraph with properties asks (load())
+
+    def load(self) -> None:
+        """Read numbering.xml into ``nums`` and ``levels`` (once; most paragraphs have no properties)."""
+        if self.pending is not None:
+            root, self.pending = self.pending, None
+            self._load_numbering(root)
 
     def _load_numbering(self, root) -> None:
         for an in root.iter(_w("abstractNum")):
@@ -433,10 +458,14 @@ class _Numbering:
 
     def label(self, p) -> str:
         """The printed number of paragraph ``p`` ("" when it has none); advances the counters."""
+        ppr = _child(p, T_PPR)
+        if ppr is None:
+            return ""
+        if self.pending is not None:
+            self.load()
         if not self.nums:
             return ""
         num_id, ilvl = None, None
-        ppr = _child(p, T_PPR)
         if ppr is not None:
             numpr = _child(ppr, T_NUMPR)
             if numpr is not None:
@@ -528,6 +557,122 @@ class _Walker:
                 self._alt_chunk(el)
         return self.rows
 
+    def walk_body(self, body, plain_markup: bool = False) -> list[RawRow]:
+        """``walk(body)``, by ``_walk_plain`` where the body has the plain shape it checks for.
+
+        ``plain_markup``: the part holds no comment, CDATA, DTD or processing instruction.
+        """
+        if plain_markup:
+            rows = self._walk_plain(body)
+            if rows is not None:
+                return rows
+            self.__init__(self.pkg)  # what the plain walk did is dropped (numbering counters included)
+        return self.walk(body)
+
+    def _walk_plain(self, body) -> list[RawRow] | None:
+        """``walk`` over a body where Word puts things; None (having read and numbered some
+        paragraphs, maybe) where the body is not so.
+
+        Where Word puts things: every paragraph a child of the body or of a cell (``w:tc`` child of a
+        ``w:tr`` child of a ``w:tbl`` child of the body), every table, row and cell where that says;
+        every text node in a ``w:t`` that holds no element and is the child of a run (``w:r``) child
+        of a paragraph; no other printing element (tab, break, ...) and no altChunk. The body's blocks
+        are then its p and tbl children in order (wrappers hold none), a table's rows its tr children,
+        a row's cells its tc children, a cell's blocks its p children, and a paragraph's or a cell's
+        text its text nodes joined (``tostring(method="text")``): what ``walk`` reads from them.
+
+        One pass in C over the body (``iter`` with tags) finds what would stop the walk, the paragraphs
+        with properties (numbering) and the cells and rows with merges or ``gridBefore``; only those
+        are read element by element. Whether paragraphs, tables, rows and cells all stand where
+        the walk looked for them is checked after it, by counting them in C.
+        """
+        from lxml.etree import tostring
+
+        numbered_ps = set()
+        merged = set()  # cells with a gridSpan, vMerge or hMerge in their properties (and others)
+        before = set()  # rows with a gridBefore in their properties (and others)
+        for el in body.iter(*_PLAIN_SCAN):
+            tag = el.tag
+            if tag == T_PPR:
+                numbered_ps.add(el.getparent())
+            elif tag == T_GRIDBEFORE:
+                before.add(el.getparent().getparent())
+            elif tag in _MERGES:
+                merged.add(el.getparent().getparent())
+            else:  # a printing element other than w:t, or an altChunk
+                return None
+        if numbered_ps:
+            self.numbering.load()
+            if not self.numbering.nums:
+                numbered_ps = ()  # label() is "" for every paragraph
+        numbered_cells = {p.getparent() for p in numbered_ps}
+        counts, second_paragraphs = _plain_xpaths()
+        multi = {p.getparent() for p in second_paragraphs(body)}
+        label = self.numbering.label
+        rows = self.rows
+        body_ps = tables = n_rows = n_cells = 0
+        for el in body:
+            tag = el.tag
+            if tag == T_P:
+                if not (body_ps + tables) & 255:
+                    check_deadline()
+                body_ps += 1
+                text = tostring(el, method="text", encoding=str, with_tail=False)
+                if el in numbered_ps:
+                    text = label(el) + text
+                for line in text.split("\n"):
+                    pieces = [s for s in line.split("\t") if s.strip()]
+                    if pieces:
+                        rows.append([(s, None) for s in pieces])
+            elif tag == T_TBL:
+                if not (body_ps + tables) & 255:
+                    check_deadline()
+                tables += 1
+                t = self.tables
+                self.tables += 1
+                r = 0
+                for tr in el.iterchildren(T_TR):
+                    if not r & 255:
+                        check_deadline()
+                    tcs = list(tr.iterchildren(T_TC))
+                    n_cells += len(tcs)
+                    col = 0
+                    if tr in before:
+                        col = _int(_val(_grid_before([c for c in tr if c.tag == T_TRPR])), 0)
+                    cells: RawRow = []
+                    for tc in tcs:
+                        if tc in merged:
+                            span, vmerge, hmerge = _cell_merge(_child(tc, T_TCPR))
+                            where = (t, r, col)
+                            col += span
+                            if hmerge is not None and _val(hmerge) != "restart":
+                                continue
+                            if vmerge is not None and _val(vmerge) != "restart":
+                                cells += blank_cells(where, span)
+                                continue
+                        else:
+                            span = 1
+                            where = (t, r, col)
+                            col += 1
+                        if tc in multi or tc in numbered_cells:
+                            paragraphs = []
+                            for child in tc.iterchildren(T_P):
+                                text = tostring(child, method="text", encoding=str, with_tail=False)
+                                paragraphs.append(label(child) + text if child in numbered_ps else text)
+                            text = join_text("\n".join(paragraphs))
+                        else:  # one paragraph, or none: the cell's text nodes are the paragraph's
+                            text = join_text(tostring(tc, method="text", encoding=str, with_tail=False))
+                        if text:
+                            cells.append((text, where))
+                        else:
+                            cells += blank_cells(where, span)
+                    rows.append(cells)
+                    r += 1
+                n_rows += r
+        if counts(body) != f"{body_ps},{tables},{n_rows},{n_cells},1":
+            return None
+        return rows
+
     def _paragraph(self, p) -> None:
         text = self.numbering.label(p) + paragraph_text(p)
         for line in text.split("\n"):
@@ -597,6 +742,39 @@ class _Walker:
         self.tables = max([self.tables] + [where[0] + 1 for row in rows for _, where in row if where is not None])
         self.rows.extend(rows)
         self.notes.append("read an embedded HTML chunk (altChunk)")
+
+
+_NS = {"w": W}
+_MERGES = frozenset((T_GRIDSPAN, T_VMERGE, T_HMERGE))
+# What _walk_plain's first pass looks for: paragraph properties, merges, gridBefore; printing
+# elements other than w:t and altChunk (it does not read a body holding those).
+_PLAIN_SCAN = (T_PPR, T_GRIDSPAN, T_VMERGE, T_HMERGE, T_GRIDBEFORE, _w("tab"), _w("ptab"), _w("br"), _w("cr"),
+               _w("noBreakHyphen"), T_ALTCHUNK)
+_compiled = threading.local()  # an XPath evaluator is used by one thread at a time
+
+
+def _plain_xpaths() -> tuple:
+    """_walk_plain's XPath evaluators (this thread's): counts and second paragraphs of cells."""
+    xpaths = getattr(_compiled, "plain", None)
+    if xpaths is None:
+        from lxml import etree
+
+        # Paragraphs that are not a cell's child, tables, rows and cells in the body, and 1 if every
+        # text node is a w:t's, every w:t (holding no element) the child of a run child of a paragraph.
+        counts = etree.XPath(
+            "concat(count(.//w:p) - count(.//w:tc/w:p), ',', count(.//w:tbl), ',', count(.//w:tr), ',',"
+            " count(.//w:tc), ',', number(count(.//text()) = count(.//w:p/w:r/w:t/text()) and not(.//w:t/*)))",
+            namespaces=_NS)
+        xpaths = _compiled.plain = (counts, etree.XPath(".//w:tc/w:p[2]", namespaces=_NS))
+    return xpaths
+
+
+def _plain_markup(blob: bytes) -> bool:
+    """No comment, CDATA section, DTD or processing instruction (but the XML declaration) in a part."""
+    if b"<!" in blob:
+        return False
+    first = blob.find(b"<?")
+    return first < 0 or (blob.find(b"<?", first + 2) < 0 and not blob[:first].strip(b"\xef\xbb\xbf \t\r\n"))
 
 
 def _blocks(container) -> list:

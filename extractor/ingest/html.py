@@ -35,6 +35,11 @@ from extractor.ingest.docx import RawRow, assemble, blank_cells, clean, join_lin
 from extractor.ingest.text import decode
 from extractor.limits import check_deadline
 
+try:
+    from lxml.etree import tostring
+except ImportError:  # pragma: no cover - lxml is a dependency
+    tostring = None
+
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _HTTP_LINE = re.compile(rb"^(?:HTTP/\d(?:\.\d)?\s+\d{3}[^\n]*|[A-Za-z][A-Za-z0-9\-]*:[^\n]*)\r?\n", re.M)
 _HEADER_CHARSET = re.compile(rb"^content-type:[^\n]*?charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", re.I | re.M)
@@ -204,12 +209,10 @@ def _parse(text: str) -> list:
     declaration = _XML_DECLARATION.match(text)
     if declaration:
         text = text[declaration.end():]
-    parser = etree.HTMLParser(recover=True, huge_tree=True)
-    try:
-        parser.feed(text)
-        root = parser.close()
-    except etree.LxmlError:
-        root = None
+    try:  # in one call (the feed interface below costs a fifth more, for the same tree)
+        root = etree.fromstring(text, etree.HTMLParser(recover=True, huge_tree=True))
+    except Exception:  # noqa: BLE001 - whatever it is, the feed interface says it as before
+        root = _feed_parse(text)
     if root is None:
         return []
     top = [root, *root.itersiblings()]
@@ -219,6 +222,17 @@ def _parse(text: str) -> list:
         if not isinstance(node, str):
             _drop_ruby_text(node)
     return top
+
+
+def _feed_parse(text: str):
+    from lxml import etree
+
+    parser = etree.HTMLParser(recover=True, huge_tree=True)
+    try:
+        parser.feed(text)
+        return parser.close()
+    except etree.LxmlError:
+        return None
 
 
 _XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>")
@@ -485,6 +499,11 @@ class _Walker:
         self.inner_checks = 0
         self.notes: list[str] = []
         self.line: list[tuple[str, bool]] = []  # inline text pieces of the open line; bool: preformatted
+        # A table cell's markup (lxml's serialisation, its own tail left out) -> what _td_read reads from it:
+        # cells repeat within a page (the same "0", styled the same way), and reading one costs
+        # several times more than writing it out.
+        self.cell_reads: dict[str, tuple[int, int, str] | object] = {}
+        self.cell_running: dict[str, bool] = {}  # the same, for _is_layout's test of a cell
 
     def walk(self, top: list) -> list[RawRow]:
         """``top``: the page's top-level nodes (elements and text)."""
@@ -525,9 +544,10 @@ class _Walker:
                 continue
             if name == "table":
                 grid = _grid(node)
-                if not _is_layout(node, grid):
+                keys = self._data_keys(node, grid)
+                if keys is not None:
                     self.flush()
-                    self._data_table(node, grid)
+                    self._data_table(node, grid, keys)
                     continue
             if name in BLOCK:
                 self.flush()
@@ -555,7 +575,37 @@ class _Walker:
             if pieces:
                 self.rows.append([(p, None) for p in pieces])
 
-    def _data_table(self, table, grid: list[list]) -> None:
+    def _data_keys(self, table, grid: list[list]) -> list[list] | None:
+        """None if the table is layout (``_is_layout``), else its cells' markup (``_cell_key``).
+
+        Whether a cell holds several blocks of running text (which makes the table layout) is
+        judged once per page for each way a cell is written.
+        """
+        if next(table.iterdescendants("table"), None) is not None:
+            return None
+        if all(len(tds) <= 1 for tds in grid):
+            return None
+        running = self.cell_running
+        keys = []
+        for tds in grid:
+            row = []
+            for td in tds:
+                if not len(td):  # text only (most value cells): its text and attributes say what it reads as
+                    row.append((td.text, tuple(td.items())))
+                    continue
+                key = _cell_key(td)
+                row.append(key)
+                found = running.get(key) if key is not None else None
+                if found is None:
+                    found = bool(_blocks_at_least(td, 3) and _text_length(td) >= 300)
+                    if key is not None:
+                        running[key] = found
+                if found:
+                    return None
+            keys.append(row)
+        return keys
+
+    def _data_table(self, table, grid: list[list], keys: list[list]) -> None:
         t = self.tables
         self.tables += 1
         caption = next((c for c in table if c.tag == "caption"), None)
@@ -567,47 +617,80 @@ class _Walker:
         for r, tds in enumerate(grid):
             if not r & 255:
                 check_deadline()
-            self.rows.append(self._table_row(tds, t, r, len(grid), pending))
+            self.rows.append(self._table_row(tds, keys[r], t, r, len(grid), pending))
 
-    def _table_row(self, tds: list, t: int, r: int, n_rows: int, pending: dict[int, list[int]]) -> RawRow:
+    def _table_row(self, tds: list, keys: list, t: int, r: int, n_rows: int, pending: dict[int, list[int]]) -> RawRow:
         """One row's cells -> cells; ``pending``: rowspan cells from rows above, updated for the rows below."""
         cells: RawRow = []
         col = 0
+        cache = self.cell_reads
         # Empty cells stand where rowspan cells from rows above do, in column order: each one
         # once the row has reached its column, the rest after the row's last cell. (A cell of
         # this row never starts at such a column: it is covered, and the column moved past it,
         # before the cell is placed.)
         above = sorted(pending) if pending else ()
+        n_above = len(above)
         a = 0
-        for td in tds:
-            while a < len(above) and above[a] <= col:
+        for td, key in zip(tds, keys):
+            while a < n_above and above[a] <= col:
                 start = above[a]
                 a += 1
                 width = pending[start][1]
                 cells.extend(blank_cells((t, r, start), width))
                 col = max(col, start + width)
-            names = td.keys()
-            if td.tag in ALWAYS_DROP or _hidden_attrs(td, names):  # _hidden(td)
+            read = cache.get(key) if key is not None else None  # read once per page for each way a cell is written
+            if read is None:
+                read = _td_read(td)
+                if key is not None:
+                    cache[key] = read
+            if read is _HIDDEN_CELL:
                 continue
-            cs = (_span(td, "colspan", 1, 1000) or 1) if "colspan" in names else 1
-            rs = _span(td, "rowspan", 1, 65534) if "rowspan" in names else 1
-            if rs == 0:  # rowspan="0": to the end of the table
-                rs = n_rows - r
-            text = _cell_text(td)
-            where = (t, r, col)
-            cells.extend([(text, where)] if text else blank_cells(where, cs))
-            if rs > 1:
-                pending[col] = [rs, cs]  # decremented below, this row included
+            cs, rs, text = read
+            if text:
+                cells.append((text, (t, r, col)))
+            else:
+                cells.extend(blank_cells((t, r, col), cs))
+            if rs != 1:
+                if rs == 0:  # rowspan="0": to the end of the table
+                    rs = n_rows - r
+                if rs > 1:
+                    pending[col] = [rs, cs]  # decremented below, this row included
             col += cs
         for start in above[a:]:
             width = pending[start][1]
             cells.extend(blank_cells((t, r, start), width))
             col = max(col, start + width)
-        for start in list(pending):
-            pending[start][0] -= 1
-            if pending[start][0] <= 0:
-                del pending[start]
+        if pending:
+            for start in list(pending):
+                pending[start][0] -= 1
+                if pending[start][0] <= 0:
+                    del pending[start]
         return cells
+
+
+_HIDDEN_CELL = object()
+
+
+def _cell_key(td) -> str | None:
+    """A table cell's markup as lxml writes it (its tail left out): what it reads as depends on
+    nothing else. None where lxml cannot write it."""
+    try:
+        return tostring(td, encoding=str, with_tail=False)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _td_read(td) -> tuple[int, int, str] | object:
+    """(colspan, rowspan (0: to the end of the table), text) of a table cell; _HIDDEN_CELL if it is hidden.
+
+    A function of the cell's own markup (tag, attributes, what it holds), not of where it stands.
+    """
+    names = td.keys()
+    if td.tag in ALWAYS_DROP or _hidden_attrs(td, names):  # _hidden(td)
+        return _HIDDEN_CELL
+    cs = (_span(td, "colspan", 1, 1000) or 1) if "colspan" in names else 1
+    rs = _span(td, "rowspan", 1, 65534) if "rowspan" in names else 1
+    return cs, rs, _cell_text(td)
 
 
 _LAYOUT_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li")
