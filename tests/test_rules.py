@@ -283,3 +283,28 @@ def test_a_format_taken_from_the_year_says_so():
     assert r.fmt == "2019" and len(notes) == 1 and notes[0].severity == "warning"
     _, r = read(render(consistent_rows()))
     assert not [f for f in r.flags if "taken from the report's year" in f.message]
+
+
+def test_labels_wrapped_under_their_numbers_keep_their_own_numbers():
+    """pdfplumber and sorted pymupdf text print a wrapped label's first line with the row's numbers
+    and the rest of the label on the lines below ("3.危 1 0 0 0 0 0 1" / "及“三安" / "全一稳" / "定”").
+    Each row keeps its own numbers -- none slides to the row above or below."""
+    from synth import ROW_LABELS
+
+    rows = consistent_rows()
+    for k, (name, _) in enumerate(ROW_LABELS):
+        if name.startswith("withheld_"):
+            rows[name] = [k, 0, 0, 0, 0, 0, k]  # a different total in every row: a shift cannot hide
+    lines = render(rows).split("\n")
+    out = []
+    for line in lines:
+        label, *values = line.split("\t")
+        if line.startswith(("2.", "3.", "4.", "5.", "6.", "7.", "8.")) and values:
+            out.append(f"{label[:3]} {' '.join(values)}")
+            out += [label[i:i + 3] for i in range(3, len(label), 3)]
+        else:
+            out.append(line)
+    _, r = read("\n".join(out) + "\n")
+    for k, (name, _) in enumerate(ROW_LABELS):
+        if name.startswith("withheld_") and name != "withheld_state_secret":
+            assert row(r, name) == [k, 0, 0, 0, 0, 0, k], name

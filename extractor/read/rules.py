@@ -295,16 +295,51 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         order.append(name)
 
     extra: list[str] = []  # header cells of columns the template does not have (上年同期, 增减)
+    # A label wrapped over lines with its numbers on its first line (pdfplumber, sorted pymupdf
+    # text): "3.危 1 0 0 0 0 0 1" / "及"三安" / "全一稳" / "定"". The numbers beside a fragment that
+    # names no row are held until the lines after it complete the label; they never go to the row
+    # above. A held label that no row completes is an error naming its values.
+    held: list[Token] | None = None
+    held_label, held_row = "", -1
+    valued = {t.row for t in tokens if t.kind in ("number", "dash", "unsure")}
+    fresh = True  # no value since the last label fragment: a fragment continues the one before
+    wrapping = False  # the current row came from a held label: label lines under it are its own
+
+    def release(reason: str) -> None:
+        nonlocal held
+        if held:
+            reading.flag(Flag(rule="READ", severity="error", keys=[],
+                              message=f"table 三: the values {' '.join(t.text for t in held)} printed beside 「{held_label}」 "
+                                      f"({held[0].loc.describe()}) belong to no row {reason}; they were not read"))
+        held = None
+
     tokens = unglue(tokens, REQUEST_ROW_FRAGMENTS, REQUEST_GROUP_FRAGMENTS)
     for tok in tokens:
         if tok.kind != "label":
-            if current is not None:
+            fresh = False
+            if held is not None and tok.row == held_row:
+                held.append(tok)
+            elif current is not None:
                 rows[current].append(tok)
             continue
         text = tok.text
         if not order and _EXTRA_COLUMN.search(squash(text)):
             extra.append(text)
             continue
+        if held is not None:
+            if tok.row not in valued:  # a line of label text alone: the held label goes on
+                held_label += text
+                name = match(held_label, REQUEST_ROW_FRAGMENTS)
+                if name is not None:
+                    values, held = held, None
+                    start(name)
+                    rows[name] = values
+                    wrapping = True
+                continue
+            release("that the text names")
+        if wrapping and tok.row not in valued:
+            continue  # the rest of a label already matched, on the lines under its numbers
+        wrapping = False
         key = label_key(text)
         name = match(text, REQUEST_ROW_FRAGMENTS)
         if name is None and pending:
@@ -329,8 +364,13 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             continue
         if is_request_header(text) and not order:
             continue
+        if order and tok.row in valued and _starts_row(tokens, tok):
+            held, held_label, held_row, pending = [], text, tok.row, ""  # its numbers follow on this line
+            continue
         # A fragment of a wrapped label: only joins the next label while no value came between.
-        pending = (pending + text) if (current is None or not rows.get(current)) else text
+        pending = (pending + text) if fresh else text
+        fresh = True
+    release("that the text names")
 
     rows.pop("__dup__", None)
     if extra:
@@ -347,6 +387,12 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             reading.flag(Flag(rule="READ", severity="error", keys=[f"requests.{name}.{c}" for c in APPLICANT_COLUMNS],
                               message=f"table 三 row {name} was not found"))
             reading.unread.add("requests")
+
+
+def _starts_row(tokens: list[Token], tok: Token) -> bool:
+    """Is ``tok`` the first token of its document row, with only values after it?"""
+    same = [t for t in tokens if t.row == tok.row]
+    return same[0] is tok and all(t.kind != "label" for t in same[1:])
 
 
 # A column some publishers add after 总计: last year's figure, the change, a remark
