@@ -308,3 +308,27 @@ def test_labels_wrapped_under_their_numbers_keep_their_own_numbers():
     for k, (name, _) in enumerate(ROW_LABELS):
         if name.startswith("withheld_") and name != "withheld_state_secret":
             assert row(r, name) == [k, 0, 0, 0, 0, 0, k], name
+
+
+def test_a_pipe_row_split_by_a_page_break_is_joined_to_its_values():
+    """pdfplumber's extract_tables as markdown: a row broken by a page break arrives as its first
+    half with the numbers and, after the next page's table rule, a second half with no values."""
+    rows = consistent_rows()
+    rows["withheld_state_secret"] = [2, 0, 0, 0, 0, 0, 2]
+    rows["disclosed"] = [4, 1, 0, 0, 0, 0, 5]
+    text = render(rows)
+    pipes = []
+    for line in text.split("\n"):
+        cells = line.split("\t")
+        if line.startswith("（三）不予公开"):
+            pipes.append("| （三 | 1.属 | " + " | ".join(cells[2:]) + " |")
+            pipes.append("")
+            pipes.append("|  | ）不予公开 | 于国家秘密 | " + " | ".join("" for _ in cells[2:]) + " |")
+            pipes.append("|---|---|---|" + "---|" * len(cells[2:]))
+        elif len(cells) > 2 and any(c.strip().isdigit() for c in cells):
+            pipes.append("| " + " | ".join(cells) + " |")
+        else:
+            pipes.append(line)
+    _, r = read("\n".join(pipes))
+    assert row(r, "withheld_state_secret") == [2, 0, 0, 0, 0, 0, 2]
+    assert row(r, "withheld_prohibited") == [0] * 7 and row(r, "disclosed") == [4, 1, 0, 0, 0, 0, 5]

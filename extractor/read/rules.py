@@ -327,7 +327,7 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             extra.append(text)
             continue
         if held is not None:
-            if tok.row not in valued:  # a line of label text alone: the held label goes on
+            if tok.row == held_row or tok.row not in valued:  # more of its label: the held label goes on
                 held_label += text
                 name = match(held_label, REQUEST_ROW_FRAGMENTS)
                 if name is not None:
@@ -390,9 +390,11 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
 
 
 def _starts_row(tokens: list[Token], tok: Token) -> bool:
-    """Is ``tok`` the first token of its document row, with only values after it?"""
+    """Is ``tok`` the first label of its document row, whose labels all come before its values?"""
     same = [t for t in tokens if t.row == tok.row]
-    return same[0] is tok and all(t.kind != "label" for t in same[1:])
+    labels = [k for k, t in enumerate(same) if t.kind == "label"]
+    first_value = next((k for k, t in enumerate(same) if t.kind in ("number", "dash", "unsure")), len(same))
+    return same[labels[0]] is tok and labels[-1] < first_value
 
 
 # A column some publishers add after 总计: last year's figure, the change, a remark
