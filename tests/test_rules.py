@@ -332,3 +332,17 @@ def test_a_pipe_row_split_by_a_page_break_is_joined_to_its_values():
     _, r = read("\n".join(pipes))
     assert row(r, "withheld_state_secret") == [2, 0, 0, 0, 0, 0, 2]
     assert row(r, "withheld_prohibited") == [0] * 7 and row(r, "disclosed") == [4, 1, 0, 0, 0, 0, 5]
+
+
+def test_a_row_label_wrapped_beside_its_wrapped_group_label():
+    """pdfplumber text of a narrow two-column label: each line holds a piece of the group's label
+    and a piece of the row's ("(三 1.属 2 0 0 0 0 0 2" / ")不 于国" / "予公 家秘" / "开 密")."""
+    rows = consistent_rows()
+    rows["withheld_state_secret"] = [2, 0, 0, 0, 0, 0, 2]
+    rows["disclosed"] = [4, 1, 0, 0, 0, 0, 5]
+    text = render(rows).replace("（三）不予公开\t1.属于国家秘密\t2\t0\t0\t0\t0\t0\t2",
+                                "(三 1.属 2 0 0 0 0 0 2\n)不 于国\n予公 家秘\n开 密")
+    assert "开 密" in text
+    _, r = read(text)
+    assert row(r, "withheld_state_secret") == [2, 0, 0, 0, 0, 0, 2]
+    assert row(r, "withheld_prohibited") == [0] * 7 and row(r, "partially_disclosed") == rows["partially_disclosed"]

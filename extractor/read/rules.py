@@ -309,7 +309,8 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         nonlocal held
         if held:
             reading.flag(Flag(rule="READ", severity="error", keys=[],
-                              message=f"table 三: the values {' '.join(t.text for t in held)} printed beside 「{held_label}」 "
+                              message=f"table 三: the values {' '.join(t.text for t in held)} printed beside "
+                                      f"「{' '.join(held_label.split())}」 "
                                       f"({held[0].loc.describe()}) belong to no row {reason}; they were not read"))
         held = None
 
@@ -328,8 +329,8 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             continue
         if held is not None:
             if tok.row == held_row or tok.row not in valued:  # more of its label: the held label goes on
-                held_label += text
-                name = match(held_label, REQUEST_ROW_FRAGMENTS)
+                held_label += "\n" + text
+                name = _match_wrapped(held_label)
                 if name is not None:
                     values, held = held, None
                     start(name)
@@ -387,6 +388,15 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             reading.flag(Flag(rule="READ", severity="error", keys=[f"requests.{name}.{c}" for c in APPLICANT_COLUMNS],
                               message=f"table 三 row {name} was not found"))
             reading.unread.add("requests")
+
+
+def _match_wrapped(label: str) -> str | None:
+    """The row a label wrapped over lines names (one line of it per line of ``label``). Where its
+    group's label is wrapped beside it ("(三 1.属" / ")不 于国" / "予公 家秘" / "开 密"), each line's
+    last piece is the row's: "1.属于国家秘密"."""
+    lines = label.split("\n")
+    own = "".join(line.split()[-1] for line in lines if line.split())
+    return match(own, REQUEST_ROW_FRAGMENTS) or match("".join(lines), REQUEST_ROW_FRAGMENTS)
 
 
 def _starts_row(tokens: list[Token], tok: Token) -> bool:
