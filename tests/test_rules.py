@@ -346,3 +346,24 @@ def test_a_row_label_wrapped_beside_its_wrapped_group_label():
     _, r = read(text)
     assert row(r, "withheld_state_secret") == [2, 0, 0, 0, 0, 0, 2]
     assert row(r, "withheld_prohibited") == [0] * 7 and row(r, "partially_disclosed") == rows["partially_disclosed"]
+
+
+def test_a_label_printed_around_its_numbers_one_piece_per_line():
+    """pymupdf's plain text of a narrow label column: a piece per line, the row's numbers (a value per
+    line) in the middle of its label, as the cell centres them ("2.没" "有现" "成信" "息需" 3 0 … "要另" "行制" "作").
+    A label that names its row before it ends ("2.没有现成" …) does not name it twice with its rest."""
+    rows = consistent_rows()
+    rows["unable_needs_creation"] = [3, 0, 0, 0, 0, 0, 3]
+    rows["unable_unclear"] = [1, 0, 0, 0, 0, 0, 1]
+    out = []
+    for line in render(rows).split("\n"):
+        label, *values = line.split("\t")
+        if values and label.startswith(("1.本机关", "2.没有", "3.补正")):
+            pieces = [label[:3]] + [label[i:i + 2] for i in range(3, len(label), 2)]  # "2.没" "有现" …
+            half = len(pieces) // 2
+            out += pieces[:half] + values + pieces[half:]
+        else:
+            out.append(line)
+    _, r = read("\n".join(out) + "\n")
+    for name in ("unable_not_held", "unable_needs_creation", "unable_unclear"):
+        assert row(r, name) == rows[name], name

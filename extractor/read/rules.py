@@ -302,6 +302,9 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
     held: list[Token] | None = None
     held_label, held_row = "", -1
     valued = {t.row for t in tokens if t.kind in ("number", "dash", "unsure")}
+    labelled = {t.row for t in tokens if t.kind == "label"}
+    taking = False  # the values coming are the held label's (a label printed around its numbers)
+    around = False  # the held label is printed around its values: it takes them only if they are a row's seven
     fresh = True  # no value since the last label fragment: a fragment continues the one before
     wrapping = False  # the current row came from a held label: label lines under it are its own
 
@@ -318,11 +321,16 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
     for tok in tokens:
         if tok.kind != "label":
             fresh = False
-            if held is not None and tok.row == held_row:
+            if held is None and pending and current in rows and _is_full(rows[current]) and tok.row not in labelled:
+                # numbers in the middle of a label printed a piece per line ("2.没" "有现" … "息需" 0 0 … "要另"
+                # "行制" "作"), its row above already full: they are the pending label's
+                held, held_label, held_row, pending, taking, around = [], pending, tok.row, "", True, True
+            if held is not None and (tok.row == held_row or taking):
                 held.append(tok)
             elif current is not None:
                 rows[current].append(tok)
             continue
+        taking = False
         text = tok.text
         if not order and _EXTRA_COLUMN.search(squash(text)):
             extra.append(text)
@@ -331,14 +339,18 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             if tok.row == held_row or tok.row not in valued:  # more of its label: the held label goes on
                 held_label += "\n" + text
                 name = _match_wrapped(held_label)
+                if name is not None and around and len(held) != len(APPLICANT_COLUMNS):
+                    release(f"(its label, {name}, is printed around {len(held)} values, not a row's seven)")
+                    around = False
+                    continue
                 if name is not None:
-                    values, held = held, None
+                    values, held, around = held, None, False
                     start(name)
                     rows[name] = values
                     wrapping = True
                 continue
             release("that the text names")
-        if wrapping and tok.row not in valued:
+        if wrapping and tok.row not in valued and not _STARTS_ROW_LABEL.match(text):
             continue  # the rest of a label already matched, on the lines under its numbers
         wrapping = False
         key = label_key(text)
@@ -349,6 +361,8 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             name = None  # the 总计 column header, not the （七）总计 row
         if name is None and group == "other" and key in ("其他", "其它"):
             name = "other_other"
+        if name is not None and name == current and fresh is False and not _STARTS_ROW_LABEL.match(text):
+            continue  # the rest of the current row's label, printed after its numbers ("信息需要另行制作")
         if name is not None:
             if name.startswith("other_") and current == "other_processing" and not rows.get("other_processing"):
                 rows.pop("other_processing", None)
@@ -366,7 +380,7 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         if is_request_header(text) and not order:
             continue
         if order and tok.row in valued and _starts_row(tokens, tok):
-            held, held_label, held_row, pending = [], text, tok.row, ""  # its numbers follow on this line
+            held, held_label, held_row, pending, around = [], text, tok.row, "", False  # its numbers follow on this line
             continue
         # A fragment of a wrapped label: only joins the next label while no value came between.
         pending = (pending + text) if fresh else text
@@ -388,6 +402,13 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             reading.flag(Flag(rule="READ", severity="error", keys=[f"requests.{name}.{c}" for c in APPLICANT_COLUMNS],
                               message=f"table 三 row {name} was not found"))
             reading.unread.add("requests")
+
+
+_STARTS_ROW_LABEL = re.compile(r"^\s*(?:\d{1,2}\s*[.、．]|[(（][一二三四五六七八九十]+|[一二三四五六七八九十]+、)")
+
+
+def _is_full(values: list[Token]) -> bool:
+    return sum(t.kind != "label" for t in values) >= len(APPLICANT_COLUMNS)
 
 
 def _match_wrapped(label: str) -> str | None:
