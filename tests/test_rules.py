@@ -367,3 +367,19 @@ def test_a_label_printed_around_its_numbers_one_piece_per_line():
     _, r = read("\n".join(out) + "\n")
     for name in ("unable_not_held", "unable_needs_creation", "unable_unclear"):
         assert row(r, name) == rows[name], name
+
+
+def test_a_table_printed_column_by_column_is_not_read():
+    """pdfminer's text of a ruled table: the row labels one after another, then the numbers column
+    by column. No number can be tied to its row, so none is read, and an error says why."""
+    rows = consistent_rows()
+    text = render(rows)
+    lines = text.split("\n")
+    start = next(k for k, line in enumerate(lines) if line.startswith("一、本年新收"))
+    end = next(k for k, line in enumerate(lines) if line.startswith("四、政府信息公开行政复议"))
+    table = [line.split("\t") for line in lines[start:end]]
+    labels = [cells[0] if cells[0] else cells[1] for cells in table]
+    columns = ["\n".join(cells[-7:][c] for cells in table) for c in range(7)]
+    _, r = read("\n".join(lines[:start] + labels + columns + lines[end:]))
+    assert all(v is None for k, v in r.fields.items() if k.startswith("requests."))
+    assert any("column by column" in f.message for f in r.flags if f.severity == "error")

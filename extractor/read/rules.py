@@ -281,8 +281,12 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
     group: str | None = None
     pending = ""  # an unmatched label fragment that the next one may complete
 
+    bare = [0, 0]  # row labels in a row with no value between them: now, and the most seen
+
     def start(name: str) -> None:
         nonlocal current
+        bare[0] = bare[0] + 1 if current is not None and not rows.get(current) else 0
+        bare[1] = max(bare)
         if name in rows and rows[name]:
             reading.flag(Flag(rule="READ", severity="warning", keys=[f"requests.{name}.{c}" for c in APPLICANT_COLUMNS],
                               message=f"table 三 row {name} is printed twice; the first one is kept"))
@@ -388,6 +392,12 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
     release("that the text names")
 
     rows.pop("__dup__", None)
+    if bare[1] >= _DETACHED_LABELS:
+        reading.flag(Flag(rule="READ", severity="error", keys=[f"requests.{n}.{c}" for n in order for c in APPLICANT_COLUMNS],
+                          message=f"table 三 prints {bare[1] + 1} row labels one after another with no values between "
+                                  "them: its labels and numbers are printed apart (text taken from a PDF column by "
+                                  "column), so no number can be tied to its row; the table is not read"))
+        rows = {name: [] for name in order}
     if extra:
         _drop_extra_columns(rows, order, extra, reading)
     filled = [name for name in order if any(t.kind == "number" for t in rows[name])]
@@ -404,6 +414,7 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             reading.unread.add("requests")
 
 
+_DETACHED_LABELS = 4  # row labels in a row with no values between them: the table is in column order
 _STARTS_ROW_LABEL = re.compile(r"^\s*(?:\d{1,2}\s*[.、．]|[(（][一二三四五六七八九十]+|[一二三四五六七八九十]+、)")
 
 
