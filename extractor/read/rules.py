@@ -392,12 +392,6 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
     release("that the text names")
 
     rows.pop("__dup__", None)
-    if bare[1] >= _DETACHED_LABELS:
-        reading.flag(Flag(rule="READ", severity="error", keys=[f"requests.{n}.{c}" for n in order for c in APPLICANT_COLUMNS],
-                          message=f"table 三 prints {bare[1] + 1} row labels one after another with no values between "
-                                  "them: its labels and numbers are printed apart (text taken from a PDF column by "
-                                  "column), so no number can be tied to its row; the table is not read"))
-        rows = {name: [] for name in order}
     if extra:
         _drop_extra_columns(rows, order, extra, reading)
     filled = [name for name in order if any(t.kind == "number" for t in rows[name])]
@@ -406,6 +400,12 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         # Row labels stripped, or drifted away from their numbers: rows in template order.
         read_unlabeled_requests(orphans, reading)
         return
+    if bare[1] >= _DETACHED_LABELS:
+        reading.flag(Flag(rule="READ", severity="error", keys=[f"requests.{n}.{c}" for n in order for c in APPLICANT_COLUMNS],
+                          message=f"table 三 prints {bare[1] + 1} row labels one after another with no values between "
+                                  "them: its labels and numbers are printed apart (text taken from a PDF column by "
+                                  "column), so no number can be tied to its row; the table is not read"))
+        rows = {name: [] for name in order}
     place_requests({name: rows[name] for name in order}, reading)
     for name in ("new_received", "carried_over", "disclosed", "total_processed", "carried_forward"):
         if name not in rows:
