@@ -322,6 +322,9 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
         held = None
 
     tokens = unglue(tokens, REQUEST_ROW_FRAGMENTS, REQUEST_GROUP_FRAGMENTS)
+    by_row: dict[int, list[Token]] = {}
+    for tok in tokens:
+        by_row.setdefault(tok.row, []).append(tok)
     for tok in tokens:
         if tok.kind != "label":
             fresh = False
@@ -383,7 +386,7 @@ def _read_requests(tokens: list[Token], reading: Reading) -> None:
             continue
         if is_request_header(text) and not order:
             continue
-        if order and tok.row in valued and _starts_row(tokens, tok):
+        if order and tok.row in valued and _starts_row(by_row[tok.row], tok):
             held, held_label, held_row, pending, around = [], text, tok.row, "", False  # its numbers follow on this line
             continue
         # A fragment of a wrapped label: only joins the next label while no value came between.
@@ -431,9 +434,9 @@ def _match_wrapped(label: str) -> str | None:
     return match(own, REQUEST_ROW_FRAGMENTS) or match("".join(lines), REQUEST_ROW_FRAGMENTS)
 
 
-def _starts_row(tokens: list[Token], tok: Token) -> bool:
-    """Is ``tok`` the first label of its document row, whose labels all come before its values?"""
-    same = [t for t in tokens if t.row == tok.row]
+def _starts_row(same: list[Token], tok: Token) -> bool:
+    """Is ``tok`` the first label of its document row (``same``: the row's tokens), whose labels all
+    come before its values?"""
     labels = [k for k, t in enumerate(same) if t.kind == "label"]
     first_value = next((k for k, t in enumerate(same) if t.kind in ("number", "dash", "unsure")), len(same))
     return same[labels[0]] is tok and labels[-1] < first_value
