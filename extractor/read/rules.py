@@ -137,15 +137,20 @@ _ANNOUNCING = re.compile(r"^(?:关于|印发|公布|发布)+")
 
 
 def read_meta(doc: Document, fmt: Format | None) -> Meta:
-    texts: list[str] = []  # the first rows, squashed: a title can be split over two of them
-    for row in doc.rows[:6]:
-        texts.append(squash(row.text))
-        head = "".join(texts)
-        m = _TITLE.search(head)
+    """Organ and year from the title: a short row (or two: a title split over lines) among the
+    first rows -- after a site's navigation lines, if the page kept them."""
+    texts: list[str] = []  # the short rows just read, squashed
+    for row in doc.rows[:40]:
+        text = squash(row.text) if len(row.text) < 200 else ""
+        if not text:
+            continue
+        if len(text) > 60:  # a sentence, not a title
+            texts = []
+            continue
+        texts = texts[-1:] + [text]
+        m = _TITLE.search("".join(texts))
         if m:
             return Meta(organ=_organ(texts, m.start("year")), year=int(m.group("year")), format=fmt)
-        if "年度报告" in head or len(head) > 200:
-            break
     m = re.search(r"((?:19|20)\d{2})年(?:度)?政府信息公开", squash(doc.text[:3000]))
     return Meta(organ=None, year=int(m.group(1)) if m else None, format=fmt)
 
