@@ -214,7 +214,7 @@ class _Pool:
             start_method = "fork" if "fork" in methods else "spawn"
         self.ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":  # imported once in the server process, not in every worker
-            self.ctx.set_forkserver_preload(["extractor.batch"])
+            self.ctx.set_forkserver_preload(["extractor.workers"])
         # a forkserver's worker is the forkserver's child, which dies with this process; it watches that
         self.args = (engine, llm_flags, file_opts, None if start_method == "forkserver" else os.getpid())
         self.max_seconds = max_seconds
