@@ -13,7 +13,9 @@ NUMBER = re.compile(r"^[-−+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[-−+]?\d+(?:\.\d
 # Digits on both sides of a space are two numbers ("1 0 0 0 0": a row of cells on one text line),
 # never one: Chinese reports do not group digits with spaces.
 _SPLIT_DIGITS = re.compile(r"\d\s+\d")
-DASH = re.compile(r"^(?:[—–\-－―/／~～]+|无)$")
+DASH_CHARS = "—–\\-－―/／~～"  # a regex character-class body: the marks printed for an empty cell
+DASH_TEXT = rf"(?:[{DASH_CHARS}]+|无)"
+DASH = re.compile(rf"^{DASH_TEXT}$")
 
 
 # Cell texts repeat endlessly ("0", the same labels in every report), so the pure functions below

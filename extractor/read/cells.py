@@ -13,7 +13,7 @@ from typing import Literal
 
 from extractor.document import Cell, Location, Row
 from extractor.limits import check_deadline
-from extractor.textnorm import has_cjk, is_dash, parse_number, short_cached
+from extractor.textnorm import DASH_CHARS, DASH_TEXT, has_cjk, is_dash, parse_number, short_cached
 
 Kind = Literal["label", "number", "dash", "blank", "unsure"]  # unsure: a cell OCR could not read with certainty
 
@@ -21,10 +21,10 @@ Kind = Literal["label", "number", "dash", "blank", "unsure"]  # unsure: a cell O
 # grouped or not: "23,561"), dashes and 无 (read as null), and digits that OCR mixed with look-alike
 # letters ("1O", "2356l", a lone "l" among numbers: kept in their slot as unsure, never guessed).
 _NUM = r"[-−]?(?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:\.\d+)?"
-_DASH = r"(?:[—–\-－―/／~～]+|无)"
 _MISREAD = r"(?:[\dOoIl|]*\d[\dOoIl|]*|[OoIl])"
-_VALUE = rf"(?:{_NUM}|{_DASH}|{_MISREAD})(?!\S)"
-_TRAILING_NUMBERS = re.compile(rf"^(?P<label>.*?[^\d\s.,，\-—–－―/／~～|])\s+(?P<nums>(?:{_VALUE}\s+)*{_VALUE})\s*$")
+_VALUE = rf"(?:{_NUM}|{DASH_TEXT}|{_MISREAD})(?!\S)"
+_TRAILING_NUMBERS = re.compile(rf"^(?P<label>.*?[^\d\s.,，{DASH_CHARS}|])\s+(?P<nums>(?:{_VALUE}\s+)*{_VALUE})\s*$")
+_READABLE = re.compile(rf"\d|{DASH_TEXT}")  # values that are more than look-alike letters
 _NUMBER_RUN = re.compile(rf"^(?:{_VALUE}\s+)+{_VALUE}$")
 _PAGE_NUMBER = re.compile(r"^[-—–－]\s*\d+\s*[-—–－]$")  # "- 3 -": a page footer, not three cells
 _TOKEN = re.compile(r"\S+")
@@ -86,7 +86,7 @@ def _shape(raw: str) -> tuple:
     if _NUMBER_RUN.match(text) and not _PAGE_NUMBER.match(text) and any(ch.isdigit() for ch in text):
         return ("run", lead, text)
     m = _TRAILING_NUMBERS.match(text)
-    if m and has_cjk(m.group("label")) and any(ch.isdigit() or ch in "—–-－―/／~～无" for ch in m.group("nums")):
+    if m and has_cjk(m.group("label")) and _READABLE.search(m.group("nums")):
         return ("trailing", lead, m.group("label"), lead + m.start("nums"), m.group("nums"))
     return ("label", text, None)
 

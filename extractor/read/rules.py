@@ -62,7 +62,7 @@ from extractor.textnorm import label_key, squash
 def read_rules(doc: Document) -> Reading:
     sections = find_sections(doc)
     printed = format_from_tables(doc, sections)
-    fmt = printed or detect_format(doc, sections)
+    fmt = printed or _format_from_year(doc)
     reading = Reading.empty(fmt, meta=read_meta(doc, fmt))
     prose = cache(lambda: prose_text(doc))  # read once, only if a damaged row needs the narrative
     if printed is None:
@@ -105,9 +105,10 @@ def read_rules(doc: Document) -> Reading:
 
 def detect_format(doc: Document, sections: dict[str, Section]) -> Format:
     """From table 二's headers, or table 三's 2021 rows; from the year only when neither is printed."""
-    found = format_from_tables(doc, sections)
-    if found is not None:
-        return found
+    return format_from_tables(doc, sections) or _format_from_year(doc)
+
+
+def _format_from_year(doc: Document) -> Format:
     year = read_meta(doc, None).year
     return "2019" if year is not None and year <= 2020 else "2021"
 

@@ -73,7 +73,7 @@ class ServerConfig:
     file_opts: dict = field(default_factory=dict)  # e.g. {"limits": Limits(...)} for run_file
     token: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
-    worker_start: str = "forkserver"  # how upload workers start (see batch.extract_isolated); tests use "fork"
+    worker_start: str = "forkserver"  # how upload workers start (see workers.extract_isolated); tests use "fork"
 
 
 class CorrectionIn(BaseModel):
